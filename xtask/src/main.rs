@@ -1,0 +1,146 @@
+//! Conduit's task runner: `cargo xtask <task>`.
+//!
+//! * `ci` — everything CI checks: formatting, clippy (warnings denied), the test suite,
+//!   rustdoc (warnings denied) and the MCP conformance suite.
+//! * `conformance` — only the official conformance suite, against `conduit conformance-client`.
+//! * `bench` — the benchmark harness.
+//!
+//! The runner depends on nothing but the standard library so that it builds in seconds.
+
+#![forbid(unsafe_code)]
+
+mod conformance;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().map(String::as_str).unwrap_or("help");
+    let rest = &args[args.len().min(1)..];
+    let result = match task {
+        "ci" => ci(),
+        "fmt" => fmt_check(),
+        "lint" => clippy(),
+        "test" => test(),
+        "doc" => doc(),
+        "conformance" => conformance::run(&root(), rest),
+        "help" | "--help" | "-h" => {
+            print_help();
+            Ok(())
+        }
+        other => Err(format!("unknown task `{other}`; try `cargo xtask help`")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_help() {
+    println!(
+        "usage: cargo xtask <task>\n\n\
+         tasks:\n  \
+         ci           fmt check, clippy -D warnings, tests, rustdoc -D warnings, conformance\n  \
+         fmt          cargo fmt --check\n  \
+         lint         cargo clippy --workspace --all-targets --all-features -- -D warnings\n  \
+         test         the test suite (nextest when installed, cargo test otherwise)\n  \
+         doc          cargo doc --workspace --no-deps with warnings denied\n  \
+         conformance  the official MCP conformance suite (client scenarios, every revision)"
+    );
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+pub(crate) fn root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// Runs `program args…` in the workspace root, failing with a message that names the command.
+pub(crate) fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
+    eprintln!("xtask: $ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("could not start `{program}`: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program} {}` failed ({status})", args.join(" ")))
+    }
+}
+
+fn ci() -> Result<(), String> {
+    fmt_check()?;
+    clippy()?;
+    test()?;
+    doc()?;
+    conformance::run(&root(), &[])?;
+    eprintln!("xtask: ci passed");
+    Ok(())
+}
+
+fn fmt_check() -> Result<(), String> {
+    run("cargo", &["fmt", "--all", "--", "--check"], &[])
+}
+
+fn clippy() -> Result<(), String> {
+    run(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )
+}
+
+fn has_nextest() -> bool {
+    Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn test() -> Result<(), String> {
+    if has_nextest() {
+        run(
+            "cargo",
+            &[
+                "nextest",
+                "run",
+                "--workspace",
+                "--all-features",
+                "--no-fail-fast",
+            ],
+            &[],
+        )?;
+        // nextest does not run doctests.
+        run(
+            "cargo",
+            &["test", "--workspace", "--all-features", "--doc"],
+            &[],
+        )
+    } else {
+        run("cargo", &["test", "--workspace", "--all-features"], &[])
+    }
+}
+
+fn doc() -> Result<(), String> {
+    run(
+        "cargo",
+        &["doc", "--workspace", "--no-deps", "--all-features"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )
+}
