@@ -49,7 +49,8 @@ fn print_help() {
          lint         cargo clippy --workspace --all-targets --all-features -- -D warnings\n  \
          test         the test suite (nextest when installed, cargo test otherwise)\n  \
          doc          cargo doc --workspace --no-deps with warnings denied\n  \
-         conformance  the official MCP conformance suite (client scenarios, every revision)"
+         conformance  the official MCP conformance suite (client scenarios, every revision);\n               \
+         `cargo xtask conformance --help` for its options"
     );
 }
 
@@ -113,7 +114,12 @@ fn has_nextest() -> bool {
         .unwrap_or(false)
 }
 
+/// The test suite. The interop tests need Node 22 and the reference server, so the pinned
+/// conformance tooling is installed first and its paths exported as `CONDUIT_NODE` and
+/// `CONDUIT_SERVER_EVERYTHING`.
 fn test() -> Result<(), String> {
+    let tooling = conformance::install(&root())?;
+    let env = tooling.env()?;
     if has_nextest() {
         run(
             "cargo",
@@ -124,16 +130,16 @@ fn test() -> Result<(), String> {
                 "--all-features",
                 "--no-fail-fast",
             ],
-            &[],
+            &env,
         )?;
         // nextest does not run doctests.
         run(
             "cargo",
             &["test", "--workspace", "--all-features", "--doc"],
-            &[],
+            &env,
         )
     } else {
-        run("cargo", &["test", "--workspace", "--all-features"], &[])
+        run("cargo", &["test", "--workspace", "--all-features"], &env)
     }
 }
 

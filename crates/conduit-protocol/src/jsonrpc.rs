@@ -36,7 +36,7 @@ pub mod codes {
     /// MCP 2025-11-25: URL elicitation is required before the request can proceed.
     pub const URL_ELICITATION_REQUIRED: i64 = -32042;
     /// MCP 2026-07-28: a standard header does not match the request body.
-    pub const HEADER_MISMATCH: i64 = -32001;
+    pub const HEADER_MISMATCH: i64 = -32020;
 }
 
 /// A request id: a number or a string, never null.

@@ -1,0 +1,145 @@
+//! `conduit conformance-client <url>`: the client under test of the official MCP conformance
+//! suite. The suite sets `MCP_CONFORMANCE_SCENARIO`, `MCP_CONFORMANCE_PROTOCOL_VERSION` and, for
+//! some scenarios, `MCP_CONFORMANCE_CONTEXT`, and appends the scenario server's URL.
+//!
+//! Each scenario gets what an ordinary application would do with the SDK — nothing here speaks
+//! the wire by hand.
+
+use conduit::{CallOptions, Client, LifecycleMode};
+use serde_json::{json, Value};
+
+use crate::Failure;
+
+fn fail(message: impl Into<String>) -> Failure {
+    Failure {
+        message: message.into(),
+        code: 1,
+    }
+}
+
+pub(crate) async fn run(url: &str) -> Result<(), Failure> {
+    let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
+    let version = std::env::var("MCP_CONFORMANCE_PROTOCOL_VERSION").ok();
+    let mut builder = Client::builder(url);
+    match version.as_deref() {
+        Some("2026-07-28") => builder = builder.lifecycle(LifecycleMode::Stateless),
+        Some(v) if !v.is_empty() => {
+            builder = builder
+                .lifecycle(LifecycleMode::Stateful)
+                .protocol_version(v)
+        }
+        _ => {}
+    }
+    let client = builder.connect().await?;
+    let outcome = match scenario.as_str() {
+        "initialize" | "tools_call" | "tools-call" => basic(&client).await,
+        "json-schema-ref-no-deref" | "request-metadata" => {
+            client.list_tools().await.map(|_| ()).map_err(Failure::from)
+        }
+        "json-schema-2020-12-preservation" => schema_echo(&client).await,
+        "sse-retry" => sse_retry(&client).await,
+        _ => exercise(&client).await,
+    };
+    let closed = client.close().await;
+    outcome?;
+    closed.map_err(Failure::from)
+}
+
+/// Lists the tools and calls the first one with `{a: 2, b: 3}`.
+async fn basic(client: &Client) -> Result<(), Failure> {
+    let tools = client.list_tools().await?;
+    if let Some(tool) = tools.first() {
+        client
+            .call_tool(&tool.name, json!({"a": 2, "b": 3}))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Echoes the observed input schema of `json_schema_2020_12_tool` through `json_schema_echo`.
+async fn schema_echo(client: &Client) -> Result<(), Failure> {
+    let tools = client.list_tools().await?;
+    let focal = tools
+        .iter()
+        .find(|t| t.name == "json_schema_2020_12_tool")
+        .ok_or_else(|| fail("the server does not advertise json_schema_2020_12_tool"))?;
+    let schema = serde_json::to_value(&focal.input_schema)
+        .map_err(|e| fail(format!("could not encode the schema: {e}")))?;
+    client
+        .call_tool("json_schema_echo", json!({ "schema": schema }))
+        .await?;
+    Ok(())
+}
+
+/// Calls the reconnection tool; the transport resumes the broken stream.
+async fn sse_retry(client: &Client) -> Result<(), Failure> {
+    let tools = client.list_tools().await?;
+    let name = tools
+        .iter()
+        .find(|t| t.name == "test_reconnection")
+        .map(|t| t.name.clone())
+        .or_else(|| tools.first().map(|t| t.name.clone()))
+        .ok_or_else(|| fail("the server advertises no tools"))?;
+    client.call_tool(&name, json!({})).await?;
+    Ok(())
+}
+
+/// Uses every list, read and get the server offers, the way an inspector would. Individual
+/// calls may fail (a tool may want arguments we cannot guess); listing must not.
+async fn exercise(client: &Client) -> Result<(), Failure> {
+    let tools = client.list_tools().await?;
+    for tool in &tools {
+        let args =
+            guess_arguments(&serde_json::to_value(&tool.input_schema).unwrap_or(Value::Null));
+        if let Err(e) = client
+            .call_tool_raw(&tool.name, args, CallOptions::default())
+            .await
+        {
+            eprintln!("tools/call {}: {e}", tool.name);
+        }
+    }
+    if let Ok(resources) = client.list_resources().await {
+        for r in &resources {
+            if let Err(e) = client.read_resource(&r.uri).await {
+                eprintln!("resources/read {}: {e}", r.uri);
+            }
+        }
+    }
+    if let Ok(prompts) = client.list_prompts().await {
+        for p in &prompts {
+            let args = json!({});
+            if let Err(e) = client.get_prompt(&p.name, args).await {
+                eprintln!("prompts/get {}: {e}", p.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds arguments from a schema's required properties: strings "test", numbers 1, booleans
+/// true.
+fn guess_arguments(schema: &Value) -> Value {
+    let mut args = serde_json::Map::new();
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let props = schema.get("properties").and_then(Value::as_object);
+    for name in required {
+        let kind = props
+            .and_then(|p| p.get(name))
+            .and_then(|p| p.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or("string");
+        let v = match kind {
+            "number" | "integer" => json!(1),
+            "boolean" => json!(true),
+            "object" => json!({}),
+            "array" => json!([]),
+            _ => json!("test"),
+        };
+        args.insert(name.to_owned(), v);
+    }
+    Value::Object(args)
+}

@@ -1,0 +1,127 @@
+//! `conduit gateway` and `conduit demo`: the embedded test gateway.
+
+use conduit::{Client, Error, LifecycleMode};
+use conduit_testkit::{GatewayConfig, ResponseMode, TestGateway};
+use serde_json::json;
+
+use crate::Failure;
+
+/// Runs the test gateway until Ctrl-C.
+pub(crate) async fn gateway(listen: &str, sse: bool) -> Result<(), Failure> {
+    let addr = listen
+        .parse()
+        .map_err(|e| Failure::usage(format!("--listen {listen:?} is not an address: {e}")))?;
+    let mode = if sse {
+        ResponseMode::Sse
+    } else {
+        ResponseMode::Json
+    };
+    let gateway = TestGateway::start(GatewayConfig::default().listen(addr).response_mode(mode))
+        .await
+        .map_err(|e| Failure {
+            message: format!("could not start the gateway: {e}"),
+            code: 1,
+        })?;
+    println!("{}", gateway.url());
+    eprintln!("test gateway listening; Ctrl-C to stop");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = gateway.wait() => {}
+    }
+    gateway.shutdown().await;
+    Ok(())
+}
+
+fn step(title: &str) {
+    println!("\n== {title}");
+}
+
+/// Starts the embedded gateway and walks through a session in both eras.
+pub(crate) async fn demo() -> Result<(), Failure> {
+    let gateway = TestGateway::start(GatewayConfig::default())
+        .await
+        .map_err(|e| Failure {
+            message: format!("could not start the gateway: {e}"),
+            code: 1,
+        })?;
+    let url = gateway.url();
+    println!("Conduit demo — embedded test gateway at {url}");
+
+    step("Connect (lifecycle Auto: probe server/discover, fall back to initialize)");
+    let client = Client::builder(&url).connect().await?;
+    println!(
+        "era: {}, protocol {}, server {}",
+        crate::output::era_name(client.era()),
+        client.protocol_version().unwrap_or_default(),
+        client
+            .server_info()
+            .map(|i| format!("{} {}", i.name, i.version))
+            .unwrap_or_else(|| "(unnamed)".into())
+    );
+
+    step("tools/list");
+    let tools = client.list_tools().await?;
+    crate::output::tools(&tools);
+
+    step("tools/call add {a: 2, b: 3}");
+    let result = client.call_tool("add", json!({"a": 2, "b": 3})).await?;
+    crate::output::call_result(&result);
+
+    step("tools/call echo {message: \"hello from Conduit\"}");
+    let result = client
+        .call_tool("echo", json!({"message": "hello from Conduit"}))
+        .await?;
+    crate::output::call_result(&result);
+
+    step("tools/call fail — a tool error is an error, never a success");
+    match client.call_tool("fail", json!({})).await {
+        Err(Error::Tool { name, result }) => {
+            println!("tool `{name}` failed as expected:");
+            crate::output::call_result(&result);
+        }
+        Ok(_) => {
+            return Err(Failure {
+                message: "`fail` unexpectedly succeeded".into(),
+                code: 1,
+            })
+        }
+        Err(e) => return Err(e.into()),
+    }
+
+    step("resources/list and resources/read");
+    let resources = client.list_resources().await?;
+    crate::output::resources(&resources);
+    if let Some(first) = resources.first() {
+        let read = client.read_resource(&first.uri).await?;
+        crate::output::read_result(&read);
+    }
+
+    step("prompts/get greeting {name: \"Ada\"}");
+    let prompt = client
+        .get_prompt("greeting", json!({"name": "Ada"}))
+        .await?;
+    crate::output::prompt_result(&prompt);
+    client.close().await?;
+
+    step("The same server in the stateful era (initialize, session, ping)");
+    let stateful = Client::builder(&url)
+        .lifecycle(LifecycleMode::Stateful)
+        .connect()
+        .await?;
+    stateful.ping().await?;
+    println!(
+        "era: {}, protocol {}; ping ok",
+        crate::output::era_name(stateful.era()),
+        stateful.protocol_version().unwrap_or_default()
+    );
+    let sum = stateful.call_tool("add", json!({"a": 40, "b": 2})).await?;
+    crate::output::call_result(&sum);
+    stateful.close().await?;
+
+    println!(
+        "\nThe gateway saw {} HTTP requests. Done.",
+        gateway.requests().len()
+    );
+    gateway.shutdown().await;
+    Ok(())
+}

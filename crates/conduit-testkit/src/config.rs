@@ -1,0 +1,207 @@
+//! Gateway configuration: which protocol eras are served, how responses are framed, paging and
+//! the initial [`Faults`].
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use crate::faults::Faults;
+
+/// Which MCP protocol eras the gateway serves on `/mcp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EraSupport {
+    /// Serve both the stateful (`initialize` + session) era and the stateless 2026-07-28 era,
+    /// choosing per request.
+    #[default]
+    Both,
+    /// Behave like a legacy server: `initialize` and sessions only. `server/discover` is refused
+    /// as configured by [`DiscoverRejection`]; other stateless requests are treated as stateful
+    /// requests without a session.
+    StatefulOnly,
+    /// Behave like a modern-only server: per-request metadata, no sessions, no GET stream.
+    /// `initialize` is refused with JSON-RPC error -32601.
+    StatelessOnly,
+}
+
+/// How POST requests carrying a JSON-RPC request are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseMode {
+    /// A single `application/json` body.
+    #[default]
+    Json,
+    /// A `text/event-stream` body: request-scoped notifications, then the response, then the end
+    /// of the stream. Every event carries an `id:`.
+    Sse,
+}
+
+/// How a [`EraSupport::StatefulOnly`] gateway refuses a `server/discover` request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DiscoverRejection {
+    /// HTTP 200 with JSON-RPC error -32601 (method not found).
+    #[default]
+    MethodNotFound,
+    /// HTTP 400 with a plain-text body (not a JSON-RPC error).
+    Http400,
+    /// HTTP 404 with a plain-text body (not a JSON-RPC error).
+    Http404,
+    /// HTTP 405 with a plain-text body and an `Allow` header.
+    Http405,
+    /// HTTP 200 with JSON-RPC error -32002 "Server not initialized".
+    NotInitialized,
+}
+
+/// Configuration of a [`TestGateway`](crate::TestGateway), built with chained methods.
+///
+/// ```
+/// use conduit_testkit::{EraSupport, GatewayConfig, ResponseMode};
+///
+/// let config = GatewayConfig::default()
+///     .era(EraSupport::Both)
+///     .response_mode(ResponseMode::Sse)
+///     .page_size(2);
+/// assert_eq!(config.page_size_value(), Some(2));
+/// ```
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub(crate) listen: SocketAddr,
+    pub(crate) era: EraSupport,
+    pub(crate) response_mode: ResponseMode,
+    pub(crate) page_size: Option<usize>,
+    pub(crate) discover_rejection: DiscoverRejection,
+    pub(crate) get_stream: bool,
+    pub(crate) session_delete: bool,
+    pub(crate) sse_priming: bool,
+    pub(crate) instructions: Option<String>,
+    pub(crate) faults: Faults,
+    pub(crate) validate_origin: bool,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            era: EraSupport::Both,
+            response_mode: ResponseMode::Json,
+            page_size: None,
+            discover_rejection: DiscoverRejection::MethodNotFound,
+            get_stream: true,
+            session_delete: true,
+            sse_priming: false,
+            instructions: Some(
+                "Conduit test gateway: echo, add, slow, fail and schema_tool tools; test:// resources; greeting and plain prompts."
+                    .to_owned(),
+            ),
+            faults: Faults::default(),
+            validate_origin: true,
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// The address to bind (default `127.0.0.1:0`, an ephemeral port on loopback).
+    #[must_use]
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Which protocol eras to serve (default [`EraSupport::Both`]).
+    #[must_use]
+    pub fn era(mut self, era: EraSupport) -> Self {
+        self.era = era;
+        self
+    }
+
+    /// How POSTed requests are answered (default [`ResponseMode::Json`]).
+    #[must_use]
+    pub fn response_mode(mut self, mode: ResponseMode) -> Self {
+        self.response_mode = mode;
+        self
+    }
+
+    /// Page size of the `*/list` methods; `0` means "everything in one page" (the default).
+    #[must_use]
+    pub fn page_size(mut self, size: usize) -> Self {
+        self.page_size = (size > 0).then_some(size);
+        self
+    }
+
+    /// How a [`EraSupport::StatefulOnly`] gateway refuses `server/discover`.
+    #[must_use]
+    pub fn discover_rejection(mut self, rejection: DiscoverRejection) -> Self {
+        self.discover_rejection = rejection;
+        self
+    }
+
+    /// Whether `GET /mcp` opens a server-to-client SSE stream (default `true`); when `false`
+    /// every GET answers 405, including resumption attempts.
+    #[must_use]
+    pub fn get_stream(mut self, enabled: bool) -> Self {
+        self.get_stream = enabled;
+        self
+    }
+
+    /// Whether `DELETE /mcp` ends a session (default `true`); when `false` it answers 405.
+    #[must_use]
+    pub fn session_delete(mut self, enabled: bool) -> Self {
+        self.session_delete = enabled;
+        self
+    }
+
+    /// Whether every SSE stream starts with a priming event (an `id:` and empty `data:`), as the
+    /// 2025-11-25 transport recommends (default `false`).
+    #[must_use]
+    pub fn sse_priming(mut self, enabled: bool) -> Self {
+        self.sse_priming = enabled;
+        self
+    }
+
+    /// The `instructions` string of `initialize` / `server/discover` results; `None` omits it.
+    #[must_use]
+    pub fn instructions(mut self, instructions: Option<String>) -> Self {
+        self.instructions = instructions;
+        self
+    }
+
+    /// The faults active from the start (switchable later with
+    /// [`TestGateway::set_faults`](crate::TestGateway::set_faults)).
+    #[must_use]
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Shorthand for the [`Faults::repeat_cursor`] fault: every list page carries the same
+    /// `nextCursor`, forever.
+    #[must_use]
+    pub fn repeat_cursor(mut self, enabled: bool) -> Self {
+        self.faults.repeat_cursor = enabled;
+        self
+    }
+
+    /// Whether `/mcp` rejects (403) requests whose `Origin` is neither a loopback host nor the
+    /// `Host` the request was sent to, as DNS-rebinding protection (default `true`).
+    #[must_use]
+    pub fn validate_origin(mut self, enabled: bool) -> Self {
+        self.validate_origin = enabled;
+        self
+    }
+
+    /// The configured listen address.
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen
+    }
+
+    /// The configured era support.
+    pub fn era_support(&self) -> EraSupport {
+        self.era
+    }
+
+    /// The configured response mode.
+    pub fn response_mode_value(&self) -> ResponseMode {
+        self.response_mode
+    }
+
+    /// The configured page size (`None`: one page).
+    pub fn page_size_value(&self) -> Option<usize> {
+        self.page_size
+    }
+}

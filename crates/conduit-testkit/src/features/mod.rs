@@ -1,0 +1,7 @@
+//! The MCP features the gateway serves: one module per feature, each working on raw JSON.
+
+pub(crate) mod completion;
+pub(crate) mod pagination;
+pub(crate) mod prompts;
+pub(crate) mod resources;
+pub(crate) mod tools;

@@ -1,0 +1,226 @@
+//! [`TestGateway`]: binds, accepts connections, and shuts down without leaking tasks.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::config::GatewayConfig;
+use crate::faults::Faults;
+use crate::record::RecordedRequest;
+use crate::state::State;
+use crate::{mcp, router};
+
+/// How long shutdown waits for in-flight connections before aborting them.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A running MCP test server. Stops on [`shutdown`](Self::shutdown) or when dropped.
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use conduit_testkit::{GatewayConfig, TestGateway};
+///
+/// let gateway = TestGateway::start(GatewayConfig::default()).await?;
+/// println!("MCP endpoint: {}", gateway.url());
+/// gateway.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub struct TestGateway {
+    state: Arc<State>,
+    local_addr: SocketAddr,
+    server: Option<JoinHandle<()>>,
+    stopped: watch::Receiver<bool>,
+}
+
+impl std::fmt::Debug for TestGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestGateway")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestGateway {
+    /// Binds `config.listen` and starts serving. Must be called inside a Tokio runtime.
+    pub async fn start(config: GatewayConfig) -> std::io::Result<TestGateway> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let local_addr = listener.local_addr()?;
+        let state = Arc::new(State::new(config));
+        let (stopped_tx, stopped) = watch::channel(false);
+        let server = tokio::spawn(accept_loop(listener, Arc::clone(&state), stopped_tx));
+        tracing::info!(%local_addr, "conduit test gateway listening");
+        Ok(TestGateway {
+            state,
+            local_addr,
+            server: Some(server),
+            stopped,
+        })
+    }
+
+    /// The MCP endpoint, `http://ADDR/mcp`.
+    pub fn url(&self) -> String {
+        format!("{}{}", self.base_url(), mcp::PATH)
+    }
+
+    /// The server root, `http://ADDR`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The configuration the gateway runs with.
+    pub fn config(&self) -> &GatewayConfig {
+        &self.state.config
+    }
+
+    /// Every HTTP request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.requests()
+    }
+
+    /// The logged POSTs whose JSON-RPC method is `method`.
+    pub fn requests_for(&self, method: &str) -> Vec<RecordedRequest> {
+        self.state
+            .requests()
+            .into_iter()
+            .filter(|r| r.is_rpc(method))
+            .collect()
+    }
+
+    /// Empties the request log.
+    pub fn clear_requests(&self) {
+        self.state.clear_requests();
+    }
+
+    /// Ends every existing session: their ids now answer 404 and their streams close.
+    pub fn expire_sessions(&self) {
+        self.state.expire_sessions();
+    }
+
+    /// How many sessions `initialize` has created since start.
+    pub fn sessions_created(&self) -> usize {
+        self.state.sessions_created()
+    }
+
+    /// How many stateful requests arrived on a session before its `notifications/initialized`
+    /// (they are served, as the spec allows, but counted here).
+    pub fn requests_before_initialized(&self) -> usize {
+        self.state.early_requests()
+    }
+
+    /// How many sessions are currently alive.
+    pub fn sessions_active(&self) -> usize {
+        self.state.sessions_active()
+    }
+
+    /// The faults currently active.
+    pub fn faults(&self) -> Faults {
+        self.state.faults()
+    }
+
+    /// Replaces the active faults; takes effect for the next request.
+    pub fn set_faults(&self, faults: Faults) {
+        self.state.set_faults(faults);
+    }
+
+    /// Sends a JSON-RPC message on every open `GET /mcp` stream; returns how many streams got it.
+    pub fn push_to_listeners(&self, message: Value) -> usize {
+        mcp::push_to_listeners(&self.state, &message)
+    }
+
+    /// Stops accepting, ends open streams, lets in-flight requests finish (briefly), and waits
+    /// until every task is gone.
+    pub async fn shutdown(mut self) {
+        self.state.begin_shutdown();
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+
+    /// Resolves when the server has stopped serving. It normally serves until
+    /// [`shutdown`](Self::shutdown) or drop, so a foreground server races this against a signal:
+    /// `tokio::select! { () = gateway.wait() => {}, _ = tokio::signal::ctrl_c() => {} }`.
+    pub async fn wait(&self) {
+        let mut stopped = self.stopped.clone();
+        let _ = stopped.wait_for(|s| *s).await;
+    }
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        self.state.begin_shutdown();
+        if let Some(server) = self.server.take() {
+            // Aborting the accept loop drops its JoinSet, which aborts every connection task.
+            server.abort();
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, state: Arc<State>, stopped: watch::Sender<bool>) {
+    let mut shutdown = state.shutdown_receiver();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = signalled(&mut shutdown) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    connections.spawn(serve_connection(stream, peer, Arc::clone(&state)));
+                }
+                Err(err) => {
+                    // Transient (e.g. too many open files): back off briefly and keep serving.
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        connections.shutdown().await;
+    }
+    stopped.send_replace(true);
+}
+
+async fn serve_connection(stream: TcpStream, peer: SocketAddr, state: Arc<State>) {
+    let mut shutdown = state.shutdown_receiver();
+    let service_state = Arc::clone(&state);
+    let service = service_fn(move |req| {
+        let state = Arc::clone(&service_state);
+        async move { Ok::<_, Infallible>(router::route(state, req).await) }
+    });
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        () = signalled(&mut shutdown) => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(err) = result {
+        tracing::debug!(%peer, %err, "connection ended with an error");
+    }
+}
+
+/// Resolves once the shutdown flag is set (or its sender is gone).
+async fn signalled(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|down| *down).await;
+}

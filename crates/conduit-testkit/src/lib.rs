@@ -1,0 +1,63 @@
+//! `conduit-testkit`: a real Model Context Protocol server for testing Conduit.
+//!
+//! [`TestGateway`] serves the Streamable HTTP transport at `/mcp` on a loopback port, in both
+//! protocol eras:
+//!
+//! * **stateful** (2024-11-05 … 2025-11-25): `initialize`, `Mcp-Session-Id`, the
+//!   `MCP-Protocol-Version` header, a `GET` stream for server-initiated messages, `DELETE` to
+//!   end a session and SSE resumption with `Last-Event-ID`;
+//! * **stateless** (2026-07-28): `server/discover`, per-request `_meta`, and the mirrored
+//!   `MCP-Protocol-Version` / `Mcp-Method` / `Mcp-Name` headers, validated strictly.
+//!
+//! It is written against raw [`serde_json::Value`]s, independently of Conduit's own protocol
+//! types, so that it checks the client rather than agreeing with it by construction. Every
+//! request is logged ([`TestGateway::requests`]) and misbehaviour can be switched on at run time
+//! ([`Faults`]).
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use conduit_testkit::{EraSupport, GatewayConfig, ResponseMode, TestGateway};
+//!
+//! let gateway = TestGateway::start(
+//!     GatewayConfig::default().era(EraSupport::Both).response_mode(ResponseMode::Sse).page_size(2),
+//! )
+//! .await?;
+//! // point a client at gateway.url() ...
+//! assert!(gateway.requests().is_empty());
+//! gateway.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Served features: tools `echo`, `add`, `slow`, `fail`, `schema_tool`; resources
+//! `test://text/1`…`test://text/5`, `test://blob/1` and the template `test://items/{id}`;
+//! prompts `greeting` and `plain`; `completion/complete`; `logging/setLevel` and `ping` (stateful
+//! era only).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod config;
+mod faults;
+mod features;
+mod gateway;
+mod http_util;
+mod jsonrpc;
+mod mcp;
+mod record;
+mod router;
+mod sse;
+mod state;
+
+pub use config::{DiscoverRejection, EraSupport, GatewayConfig, ResponseMode};
+pub use faults::Faults;
+pub use gateway::TestGateway;
+pub use record::RecordedRequest;
+
+/// The `serverInfo.name` the gateway reports.
+pub const SERVER_NAME: &str = "conduit-test-gateway";
+
+/// The stateful-era protocol versions the gateway negotiates, newest first.
+pub const STATEFUL_VERSIONS: &[&str] = mcp::versions::LEGACY_VERSIONS;
+
+/// The stateless-era protocol versions the gateway accepts.
+pub const STATELESS_VERSIONS: &[&str] = mcp::versions::STATELESS_VERSIONS;

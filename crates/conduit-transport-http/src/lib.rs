@@ -1,0 +1,836 @@
+//! The MCP Streamable HTTP transport.
+//!
+//! One endpoint URL; every message is a `POST` of one JSON-RPC message with
+//! `Accept: application/json, text/event-stream`. The server answers a request either with a JSON
+//! body or with an SSE stream that may carry its own requests and notifications before the
+//! response; both are handled, the stream incrementally (never buffered whole).
+//!
+//! * **Stateful era** (2025-11-25 and earlier): the `Mcp-Session-Id` the server issues is kept and
+//!   sent on every later request; `MCP-Protocol-Version` is sent once negotiated; after the session
+//!   is established a background `GET` stream receives server-initiated messages (a `405` means
+//!   the server offers none); a response stream that breaks after an event id was seen is resumed
+//!   with `GET` + `Last-Event-ID`, after the `retry:` delay the server asked for; a `404` to a
+//!   request carrying a session id is reported as [`TransportError::SessionExpired`] so that the
+//!   client can start a new session; [`Transport::close`] sends `DELETE`.
+//! * **Stateless era** (2026-07-28): no session; every `POST` carries `MCP-Protocol-Version`,
+//!   `Mcp-Method` and, for `tools/call`, `resources/read` and `prompts/get`, `Mcp-Name` (Base64
+//!   sentinel-encoded when the value is not plain ASCII).
+//!
+//! The transport knows nothing of MCP methods beyond these headers: lifecycle and retries of
+//! whole calls belong to the client.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod headers;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use conduit_http::{Body, HttpClient, HttpError};
+use conduit_protocol::jsonrpc::{Message, Notification, Request, RequestId, Response};
+use conduit_transport::sse::SseParser;
+use conduit_transport::{
+    BoxFuture, Era, Inbound, InboundSender, RequestContext, Transport, TransportError,
+};
+use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::{Method, StatusCode, Uri};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use headers::encode_header_value;
+
+/// The `Mcp-Session-Id` header.
+pub const SESSION_HEADER: &str = "mcp-session-id";
+/// The `MCP-Protocol-Version` header.
+pub const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";
+/// The `Mcp-Method` header (2026-07-28).
+pub const METHOD_HEADER: &str = "mcp-method";
+/// The `Mcp-Name` header (2026-07-28).
+pub const NAME_HEADER: &str = "mcp-name";
+/// The `Last-Event-ID` header used to resume an SSE stream.
+pub const LAST_EVENT_ID_HEADER: &str = "last-event-id";
+
+const ACCEPT_BOTH: &str = "application/json, text/event-stream";
+
+/// Settings of the Streamable HTTP transport.
+#[derive(Clone, Debug)]
+pub struct StreamableHttpConfig {
+    /// The largest JSON body or SSE event accepted, in bytes (default 16 MiB).
+    pub max_message_bytes: usize,
+    /// How many times one broken response stream is resumed before giving up (default 5).
+    pub max_resume_attempts: u32,
+    /// The reconnection delay when the server sent no `retry:` field (default 1 s).
+    pub default_retry: Duration,
+    /// The longest reconnection delay honoured from `retry:` (default 60 s).
+    pub max_retry: Duration,
+    /// Whether to open the server-to-client `GET` stream in the stateful era (default true).
+    pub listen_stream: bool,
+    /// How long `close` waits for the `DELETE` (default 5 s).
+    pub close_timeout: Duration,
+}
+
+impl Default for StreamableHttpConfig {
+    fn default() -> Self {
+        StreamableHttpConfig {
+            max_message_bytes: 16 * 1024 * 1024,
+            max_resume_attempts: 5,
+            default_retry: Duration::from_secs(1),
+            max_retry: Duration::from_secs(60),
+            listen_stream: true,
+            close_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The Streamable HTTP transport. Cheap to clone; all clones share one session.
+#[derive(Clone)]
+pub struct StreamableHttp {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for StreamableHttp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamableHttp")
+            .field("url", &self.inner.url)
+            .field("has_session", &self.inner.session().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    http: HttpClient,
+    url: Uri,
+    config: StreamableHttpConfig,
+    inbound: InboundSender,
+    session: Mutex<Option<Arc<str>>>,
+    protocol_version: Mutex<Option<Arc<str>>>,
+    /// Requests whose response may arrive on another stream (the `GET` stream).
+    pending: Mutex<HashMap<RequestId, oneshot::Sender<Response>>>,
+    listener: Mutex<Option<JoinHandle<()>>>,
+    closed: AtomicBool,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Ok(mut listener) = self.listener.lock() {
+            if let Some(task) = listener.take() {
+                task.abort();
+            }
+        }
+    }
+}
+
+/// Removes a pending entry when the request finishes, however it finishes.
+struct PendingGuard<'a> {
+    inner: &'a Inner,
+    id: RequestId,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut pending) = self.inner.pending.lock() {
+            pending.remove(&self.id);
+        }
+    }
+}
+
+impl StreamableHttp {
+    /// A transport for the MCP endpoint `url`, sending through `http` and delivering the
+    /// server's own requests and notifications to `inbound`.
+    pub fn new(
+        http: HttpClient,
+        url: &str,
+        config: StreamableHttpConfig,
+        inbound: InboundSender,
+    ) -> Result<Self, TransportError> {
+        let url: Uri = url
+            .parse()
+            .map_err(|e| TransportError::other(format!("invalid MCP endpoint URL {url:?}: {e}")))?;
+        match url.scheme_str() {
+            Some("http") | Some("https") => {}
+            _ => {
+                return Err(TransportError::other(format!(
+                    "the MCP endpoint URL must be http:// or https://, got {url}"
+                )))
+            }
+        }
+        Ok(StreamableHttp {
+            inner: Arc::new(Inner {
+                http,
+                url,
+                config,
+                inbound,
+                session: Mutex::new(None),
+                protocol_version: Mutex::new(None),
+                pending: Mutex::new(HashMap::new()),
+                listener: Mutex::new(None),
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// The session id the server issued, if any.
+    pub fn session_id(&self) -> Option<Arc<str>> {
+        self.inner.session()
+    }
+}
+
+impl Inner {
+    fn session(&self) -> Option<Arc<str>> {
+        self.session.lock().ok().and_then(|s| s.clone())
+    }
+
+    fn set_session(&self, value: Option<Arc<str>>) {
+        if let Ok(mut s) = self.session.lock() {
+            *s = value;
+        }
+    }
+
+    fn protocol_version(&self) -> Option<Arc<str>> {
+        self.protocol_version.lock().ok().and_then(|s| s.clone())
+    }
+
+    fn check_open(&self) -> Result<(), TransportError> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(TransportError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn builder(&self, method: Method, session: Option<&str>) -> http::request::Builder {
+        let mut b = http::Request::builder()
+            .method(method)
+            .uri(self.url.clone());
+        if let Some(session) = session {
+            b = b.header(SESSION_HEADER, session);
+        }
+        b
+    }
+
+    /// POSTs one message and returns the response head and body, mapping transport failures.
+    async fn post(
+        &self,
+        body: Vec<u8>,
+        ctx: &RequestContext,
+        method: &str,
+        session: Option<&str>,
+    ) -> Result<http::Response<Body>, TransportError> {
+        let mut b = self
+            .builder(Method::POST, session)
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, ACCEPT_BOTH);
+        let version = ctx.protocol_version.clone().or_else(|| {
+            // Stateful requests after negotiation carry the negotiated version.
+            if ctx.era == Era::Stateful {
+                self.protocol_version()
+            } else {
+                None
+            }
+        });
+        if let Some(version) = version {
+            b = b.header(PROTOCOL_VERSION_HEADER, header_value(&version)?);
+        }
+        if ctx.era == Era::Stateless {
+            b = b.header(METHOD_HEADER, header_value(method)?);
+            if let Some(name) = &ctx.name {
+                b = b.header(NAME_HEADER, header_value(&encode_header_value(name))?);
+            }
+        }
+        let request = b
+            .body(Bytes::from(body))
+            .map_err(|e| TransportError::other(format!("could not build the request: {e}")))?;
+        let response = self.http.send(request).await.map_err(map_http_error)?;
+        if let Some(id) = response.headers().get(SESSION_HEADER) {
+            if let Ok(id) = id.to_str() {
+                let id = id.trim();
+                if !id.is_empty() && self.session().as_deref() != Some(id) {
+                    tracing::debug!("server issued a session id");
+                    self.set_session(Some(Arc::from(id)));
+                }
+            }
+        }
+        Ok(response)
+    }
+
+    /// Turns a non-success status into the matching error.
+    async fn status_error(
+        &self,
+        response: http::Response<Body>,
+        session: Option<&str>,
+    ) -> TransportError {
+        match self.status_outcome(response, session, None).await {
+            Ok(_) => TransportError::other("unreachable: no request id to match"),
+            Err(e) => e,
+        }
+    }
+
+    /// A non-success status. When the body is the JSON-RPC error answer to request `id` (servers
+    /// of the stateless era answer unsupported versions and header mismatches with HTTP 400 and
+    /// a JSON-RPC error), that answer is returned so the caller sees the server's code.
+    async fn status_outcome(
+        &self,
+        response: http::Response<Body>,
+        session: Option<&str>,
+        id: Option<&RequestId>,
+    ) -> Result<Response, TransportError> {
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            if let Some(session) = session {
+                // Forget the dead session so that nothing else uses it.
+                if self.session().as_deref() == Some(session) {
+                    self.set_session(None);
+                }
+                return Err(TransportError::SessionExpired {
+                    session: session.to_owned(),
+                });
+            }
+        }
+        let is_json = matches!(content_kind(response.headers()), ContentKind::Json);
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = response
+            .into_body()
+            .collect_limited(64 * 1024)
+            .await
+            .unwrap_or_default();
+        if let (Some(id), true) = (id, is_json) {
+            if let Ok(Message::Response(r)) = Message::parse(&bytes) {
+                let ours = r.id.is_none() || r.id.as_ref() == Some(id);
+                if ours && matches!(r.outcome, conduit_protocol::jsonrpc::Outcome::Error(_)) {
+                    return Ok(Response {
+                        id: Some(id.clone()),
+                        outcome: r.outcome,
+                    });
+                }
+            }
+        }
+        let body = conduit_http::body_excerpt(&bytes, 512);
+        Err(TransportError::Status {
+            status: status.as_u16(),
+            body,
+            retry_after,
+        })
+    }
+
+    async fn send_request(
+        &self,
+        request: Request,
+        ctx: RequestContext,
+    ) -> Result<Response, TransportError> {
+        self.check_open()?;
+        let id = request.id.clone();
+        let method = request.method.clone();
+        let body = Message::Request(request).to_vec();
+        let session = self.session();
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.insert(id.clone(), tx);
+        }
+        let _guard = PendingGuard {
+            inner: self,
+            id: id.clone(),
+        };
+        let response = self.post(body, &ctx, &method, session.as_deref()).await?;
+        let status = response.status();
+        if !status.is_success() {
+            return self
+                .status_outcome(response, session.as_deref(), Some(&id))
+                .await;
+        }
+        if status == StatusCode::ACCEPTED || status == StatusCode::NO_CONTENT {
+            return Err(TransportError::Malformed(format!(
+                "the server answered the request `{method}` with HTTP {status} and no response"
+            )));
+        }
+        match content_kind(response.headers()) {
+            ContentKind::Json => {
+                let bytes = response
+                    .into_body()
+                    .collect_limited(self.config.max_message_bytes)
+                    .await
+                    .map_err(map_http_error)?;
+                match Message::parse(&bytes) {
+                    Ok(Message::Response(r)) if r.id.as_ref() == Some(&id) => Ok(r),
+                    Ok(Message::Response(r)) if r.id.is_none() => Err(error_without_id(r)),
+                    Ok(Message::Response(r)) => Err(TransportError::Malformed(format!(
+                        "the response to request {id} carries id {}",
+                        r.id.map(|i| i.to_string()).unwrap_or_else(|| "null".into())
+                    ))),
+                    Ok(other) => Err(TransportError::Malformed(format!(
+                        "expected the response to request {id}, got a {}",
+                        kind_name(&other)
+                    ))),
+                    Err(e) => Err(TransportError::Malformed(format!(
+                        "the response to request {id} is not valid JSON-RPC: {e}"
+                    ))),
+                }
+            }
+            ContentKind::EventStream => {
+                let mut stream = EventStream::new(self, response.into_body());
+                stream
+                    .until_response(&id, ctx.era, session.as_deref(), rx)
+                    .await
+            }
+            ContentKind::Other(ct) => Err(TransportError::Malformed(format!(
+                "unexpected Content-Type {ct:?} in the response to `{method}`"
+            ))),
+        }
+    }
+
+    async fn send_one_way(
+        &self,
+        message: Message,
+        ctx: RequestContext,
+    ) -> Result<(), TransportError> {
+        self.check_open()?;
+        let method = match &message {
+            Message::Notification(n) => n.method.clone(),
+            _ => String::new(),
+        };
+        let session = self.session();
+        let body = message.to_vec();
+        let response = self.post(body, &ctx, &method, session.as_deref()).await?;
+        if response.status().is_success() {
+            // Drain a small body, if any, so that the connection can be reused.
+            let _ = response.into_body().collect_limited(64 * 1024).await;
+            Ok(())
+        } else {
+            Err(self.status_error(response, session.as_deref()).await)
+        }
+    }
+
+    /// Opens a `GET` SSE stream on the endpoint, optionally resuming after `last_event_id`.
+    async fn get_stream(
+        &self,
+        session: Option<&str>,
+        last_event_id: Option<&str>,
+    ) -> Result<http::Response<Body>, TransportError> {
+        let mut b = self
+            .builder(Method::GET, session)
+            .header(ACCEPT, "text/event-stream");
+        if let Some(version) = self.protocol_version() {
+            b = b.header(PROTOCOL_VERSION_HEADER, header_value(&version)?);
+        }
+        if let Some(id) = last_event_id {
+            b = b.header(LAST_EVENT_ID_HEADER, header_value(id)?);
+        }
+        let request = b
+            .body(Bytes::new())
+            .map_err(|e| TransportError::other(format!("could not build the request: {e}")))?;
+        self.http.send(request).await.map_err(map_http_error)
+    }
+
+    /// Routes one message that arrived on a stream. Returns the response if it is the one
+    /// `wanted`.
+    async fn route(&self, data: &[u8], wanted: Option<&RequestId>) -> Option<Response> {
+        match Message::parse(data) {
+            Ok(Message::Response(r)) => {
+                if r.id.is_some() && r.id.as_ref() == wanted {
+                    return Some(r);
+                }
+                let waiter =
+                    r.id.as_ref()
+                        .and_then(|id| self.pending.lock().ok().and_then(|mut p| p.remove(id)));
+                match waiter {
+                    Some(tx) => {
+                        let _ = tx.send(r);
+                    }
+                    None => tracing::warn!(
+                        id = ?r.id,
+                        "dropping a response that matches no request in flight"
+                    ),
+                }
+                None
+            }
+            Ok(Message::Request(r)) => {
+                if self.inbound.send(Inbound::Request(r)).await.is_err() {
+                    tracing::debug!("inbound channel closed; server request dropped");
+                }
+                None
+            }
+            Ok(Message::Notification(n)) => {
+                if self.inbound.send(Inbound::Notification(n)).await.is_err() {
+                    tracing::debug!("inbound channel closed; notification dropped");
+                }
+                None
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "skipping an SSE event that is not a JSON-RPC message");
+                None
+            }
+        }
+    }
+
+    fn retry_delay(&self, parser_retry: Option<u64>) -> Duration {
+        parser_retry
+            .map(Duration::from_millis)
+            .unwrap_or(self.config.default_retry)
+            .min(self.config.max_retry)
+    }
+}
+
+/// An SSE response stream being read, with what is needed to resume it.
+struct EventStream<'a> {
+    inner: &'a Inner,
+    body: Body,
+    parser: SseParser,
+}
+
+impl<'a> EventStream<'a> {
+    fn new(inner: &'a Inner, body: Body) -> Self {
+        EventStream {
+            inner,
+            body,
+            parser: SseParser::new(inner.config.max_message_bytes),
+        }
+    }
+
+    /// Reads events until the response to `id` arrives, resuming the stream when it breaks.
+    async fn until_response(
+        &mut self,
+        id: &RequestId,
+        era: Era,
+        session: Option<&str>,
+        mut elsewhere: oneshot::Receiver<Response>,
+    ) -> Result<Response, TransportError> {
+        let mut attempts = 0u32;
+        loop {
+            let chunk = tokio::select! {
+                chunk = self.body.chunk() => chunk,
+                Ok(response) = &mut elsewhere => return Ok(response),
+            };
+            let failure = match chunk {
+                Some(Ok(bytes)) => {
+                    self.parser.push(&bytes);
+                    loop {
+                        match self.parser.next_event() {
+                            Ok(Some(event)) => {
+                                if event.data.is_empty() {
+                                    continue;
+                                }
+                                if let Some(r) = self.inner.route(&event.data, Some(id)).await {
+                                    return Ok(r);
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                return Err(TransportError::TooLarge {
+                                    limit: match e {
+                                        conduit_transport::sse::SseError::TooLarge { limit } => {
+                                            limit
+                                        }
+                                    },
+                                })
+                            }
+                        }
+                    }
+                    continue;
+                }
+                Some(Err(e)) => map_http_error(e),
+                None => TransportError::StreamEnded {
+                    resumed: attempts > 0,
+                },
+            };
+            // The stream broke or ended without the response. Resume it if the server gave us
+            // an event id to resume from (stateful era only; 2026-07-28 removed resumption).
+            let Some(last_id) = self.parser.last_event_id().map(str::to_owned) else {
+                return Err(failure);
+            };
+            if era != Era::Stateful || attempts >= self.inner.config.max_resume_attempts {
+                return Err(failure);
+            }
+            attempts += 1;
+            let delay = self.inner.retry_delay(self.parser.retry_ms());
+            tracing::debug!(
+                %id, attempt = attempts, delay_ms = delay.as_millis() as u64,
+                "response stream ended early; resuming with Last-Event-ID"
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                Ok(response) = &mut elsewhere => return Ok(response),
+            }
+            let response = self.inner.get_stream(session, Some(&last_id)).await?;
+            if !response.status().is_success() {
+                return Err(self.inner.status_error(response, session).await);
+            }
+            if !matches!(content_kind(response.headers()), ContentKind::EventStream) {
+                return Err(TransportError::Malformed(
+                    "the resumed stream is not text/event-stream".into(),
+                ));
+            }
+            self.body = response.into_body();
+            let retry = self.parser.retry_ms();
+            self.parser = SseParser::new(self.inner.config.max_message_bytes);
+            self.parser.seed(Some(last_id), retry);
+        }
+    }
+}
+
+/// The background task that keeps the server-to-client `GET` stream open.
+async fn listen(inner: std::sync::Weak<Inner>) {
+    let mut last_id: Option<String> = None;
+    let mut retry: Option<u64> = None;
+    let mut failures = 0u32;
+    loop {
+        let Some(this) = inner.upgrade() else { return };
+        if this.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let session = this.session();
+        let response = match this
+            .get_stream(session.as_deref(), last_id.as_deref())
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(error = %e, "could not open the server-to-client stream");
+                failures += 1;
+                if failures >= 3 {
+                    return;
+                }
+                let delay = this.retry_delay(retry) * failures;
+                drop(this);
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+        };
+        let status = response.status();
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            tracing::debug!("the server offers no server-to-client stream (405)");
+            return;
+        }
+        if !status.is_success()
+            || !matches!(content_kind(response.headers()), ContentKind::EventStream)
+        {
+            tracing::debug!(%status, "the server refused the server-to-client stream");
+            return;
+        }
+        let mut body = response.into_body();
+        let mut parser = SseParser::new(this.config.max_message_bytes);
+        parser.seed(last_id.clone(), retry);
+        // Do not keep the transport alive while idling on the stream.
+        let weak = Arc::downgrade(&this);
+        drop(this);
+        let mut delivered = false;
+        while let Some(Ok(bytes)) = body.chunk().await {
+            let Some(this) = weak.upgrade() else { return };
+            parser.push(&bytes);
+            while let Ok(Some(event)) = parser.next_event() {
+                if !event.data.is_empty() {
+                    delivered = true;
+                    this.route(&event.data, None).await;
+                }
+            }
+        }
+        last_id = parser.last_event_id().map(str::to_owned);
+        retry = parser.retry_ms();
+        if delivered {
+            failures = 0;
+        } else {
+            failures += 1;
+            if failures >= 3 {
+                return;
+            }
+        }
+        let Some(this) = weak.upgrade() else { return };
+        let delay = this.retry_delay(retry);
+        drop(this);
+        tokio::time::sleep(delay).await;
+    }
+}
+
+impl Transport for StreamableHttp {
+    fn request(
+        &self,
+        request: Request,
+        ctx: RequestContext,
+    ) -> BoxFuture<'_, Result<Response, TransportError>> {
+        Box::pin(self.inner.send_request(request, ctx))
+    }
+
+    fn notify(
+        &self,
+        notification: Notification,
+        ctx: RequestContext,
+    ) -> BoxFuture<'_, Result<(), TransportError>> {
+        Box::pin(
+            self.inner
+                .send_one_way(Message::Notification(notification), ctx),
+        )
+    }
+
+    fn respond(
+        &self,
+        response: Response,
+        ctx: RequestContext,
+    ) -> BoxFuture<'_, Result<(), TransportError>> {
+        Box::pin(self.inner.send_one_way(Message::Response(response), ctx))
+    }
+
+    fn session_established(&self, protocol_version: &str) {
+        if let Ok(mut v) = self.inner.protocol_version.lock() {
+            *v = Some(Arc::from(protocol_version));
+        }
+        if !self.inner.config.listen_stream || self.inner.session().is_none() {
+            return;
+        }
+        if let Ok(mut listener) = self.inner.listener.lock() {
+            if let Some(old) = listener.take() {
+                old.abort();
+            }
+            *listener = Some(tokio::spawn(listen(Arc::downgrade(&self.inner))));
+        }
+    }
+
+    fn reset_session(&self) {
+        self.inner.set_session(None);
+        if let Ok(mut v) = self.inner.protocol_version.lock() {
+            *v = None;
+        }
+        if let Ok(mut listener) = self.inner.listener.lock() {
+            if let Some(task) = listener.take() {
+                task.abort();
+            }
+        }
+    }
+
+    fn close(&self) -> BoxFuture<'_, Result<(), TransportError>> {
+        Box::pin(async move {
+            if self.inner.closed.swap(true, Ordering::AcqRel) {
+                return Ok(());
+            }
+            if let Ok(mut listener) = self.inner.listener.lock() {
+                if let Some(task) = listener.take() {
+                    task.abort();
+                }
+            }
+            let Some(session) = self.inner.session() else {
+                return Ok(());
+            };
+            let mut b = self.inner.builder(Method::DELETE, Some(&session));
+            if let Some(version) = self.inner.protocol_version() {
+                b = b.header(PROTOCOL_VERSION_HEADER, header_value(&version)?);
+            }
+            let request = b
+                .body(Bytes::new())
+                .map_err(|e| TransportError::other(format!("could not build the request: {e}")))?;
+            let sent = tokio::time::timeout(
+                self.inner.config.close_timeout,
+                self.inner.http.send(request),
+            )
+            .await;
+            self.inner.set_session(None);
+            match sent {
+                Ok(Ok(r))
+                    if r.status().is_success() || r.status() == StatusCode::METHOD_NOT_ALLOWED =>
+                {
+                    Ok(())
+                }
+                Ok(Ok(r)) => {
+                    tracing::debug!(status = %r.status(), "DELETE of the session was refused");
+                    Ok(())
+                }
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "DELETE of the session failed");
+                    Ok(())
+                }
+                Err(_) => Err(TransportError::Timeout {
+                    phase: "waiting for the session DELETE".into(),
+                }),
+            }
+        })
+    }
+}
+
+enum ContentKind {
+    Json,
+    EventStream,
+    Other(String),
+}
+
+fn content_kind(headers: &http::HeaderMap) -> ContentKind {
+    let Some(ct) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return ContentKind::Other(String::new());
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" => ContentKind::Json,
+        "text/event-stream" => ContentKind::EventStream,
+        _ => ContentKind::Other(ct.to_owned()),
+    }
+}
+
+fn header_value(value: &str) -> Result<HeaderValue, TransportError> {
+    HeaderValue::from_str(value)
+        .map_err(|_| TransportError::other(format!("{value:?} cannot be sent in an HTTP header")))
+}
+
+fn kind_name(m: &Message) -> &'static str {
+    match m {
+        Message::Request(_) => "request",
+        Message::Notification(_) => "notification",
+        Message::Response(_) => "response",
+    }
+}
+
+fn error_without_id(r: Response) -> TransportError {
+    match r.into_result() {
+        Err(e) => TransportError::Malformed(format!("the server answered with an error: {e}")),
+        Ok(_) => TransportError::Malformed("a result without an id".into()),
+    }
+}
+
+/// Maps an HTTP-layer failure to the transport error it means.
+pub fn map_http_error(e: HttpError) -> TransportError {
+    match e {
+        HttpError::Unauthorized {
+            status,
+            www_authenticate,
+            body_excerpt,
+            ..
+        } => TransportError::Unauthorized {
+            status: status.as_u16(),
+            www_authenticate,
+            body: body_excerpt,
+        },
+        HttpError::TooLarge { limit, .. } => TransportError::TooLarge { limit },
+        HttpError::Timeout { phase, host, after } => TransportError::Timeout {
+            phase: format!("{phase} {host} (after {after:?})"),
+        },
+        HttpError::Connect { host, source } => TransportError::Connect {
+            target: host,
+            source,
+        },
+        HttpError::Tls { host, source } => TransportError::Connect {
+            target: host,
+            source: Box::new(source),
+        },
+        e => {
+            let mut message = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                message.push_str(": ");
+                message.push_str(&c.to_string());
+                cause = c.source();
+            }
+            TransportError::Other {
+                message,
+                source: Some(Box::new(e)),
+            }
+        }
+    }
+}

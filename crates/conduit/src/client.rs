@@ -1,0 +1,798 @@
+//! The MCP client: lifecycle, requests, pagination, server-initiated messages.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use conduit_protocol::jsonrpc::{ErrorObject, Notification, Outcome, Request, RequestId, Response};
+use conduit_protocol::mcp::{
+    CallToolResult, GetPromptResult, Implementation, ProgressNotificationParams, Prompt,
+    ReadResourceResult, Resource, ResourceTemplate, ServerCapabilities, Tool,
+};
+use conduit_transport::{Era, Inbound, InboundReceiver, RequestContext, Transport, TransportError};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Map, Value};
+use tokio::task::JoinHandle;
+
+use crate::builder::ClientBuilder;
+use crate::lifecycle::{self, LifecycleMode, Negotiated};
+use crate::Error;
+
+/// A page of a paginated list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// The cursor of the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Per-call options.
+#[derive(Clone, Debug, Default)]
+pub struct CallOptions {
+    /// Overrides the client's default request timeout for this call.
+    pub timeout: Option<Duration>,
+    /// Receives the call's progress notifications (`params` of `notifications/progress`). A
+    /// progress token is attached to the request only when this is set. Updates that the
+    /// receiver is too slow to take are dropped rather than stalling the response stream.
+    pub progress: Option<tokio::sync::mpsc::Sender<ProgressNotificationParams>>,
+}
+
+impl CallOptions {
+    /// Options with the given timeout.
+    pub fn timeout(timeout: Duration) -> Self {
+        CallOptions {
+            timeout: Some(timeout),
+            ..CallOptions::default()
+        }
+    }
+
+    /// Sets the progress receiver.
+    pub fn with_progress(
+        mut self,
+        sender: tokio::sync::mpsc::Sender<ProgressNotificationParams>,
+    ) -> Self {
+        self.progress = Some(sender);
+        self
+    }
+}
+
+/// An MCP client connected to one server. Cheap to clone: clones share the connection, the
+/// session and the request counter.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), conduit::Error> {
+/// let client = conduit::Client::builder("http://127.0.0.1:8080/mcp").connect().await?;
+/// for tool in client.list_tools().await? {
+///     println!("{}", tool.name);
+/// }
+/// let result = client.call_tool("echo", serde_json::json!({"message": "hi"})).await?;
+/// println!("{:?}", result.content);
+/// client.close().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.inner.url)
+            .field("negotiated", &self.inner.negotiated())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct ClientSettings {
+    pub(crate) url: String,
+    pub(crate) timeout: Duration,
+    pub(crate) client_info: Implementation,
+    pub(crate) lifecycle: LifecycleMode,
+    pub(crate) stateful_version: String,
+    pub(crate) capabilities: Value,
+    pub(crate) use_intelligent_interface: bool,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) url: String,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) settings: ClientSettings,
+    next_id: AtomicI64,
+    progress_tokens: AtomicI64,
+    negotiated: Mutex<Option<Negotiated>>,
+    /// Serialises session (re-)establishment so concurrent 404s share one new session.
+    session_lock: tokio::sync::Mutex<u64>,
+    /// Generation of the current session, bumped at each (re-)establishment.
+    generation: AtomicI64,
+    progress: Mutex<HashMap<String, tokio::sync::mpsc::Sender<ProgressNotificationParams>>>,
+    dispatcher: Mutex<Option<JoinHandle<()>>>,
+    closed: AtomicBool,
+}
+
+impl Drop for ClientInner {
+    fn drop(&mut self) {
+        if let Ok(mut d) = self.dispatcher.lock() {
+            if let Some(task) = d.take() {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl ClientInner {
+    pub(crate) fn negotiated(&self) -> Option<Negotiated> {
+        self.negotiated.lock().ok().and_then(|n| n.clone())
+    }
+
+    fn set_negotiated(&self, n: Option<Negotiated>) {
+        if let Ok(mut slot) = self.negotiated.lock() {
+            *slot = n;
+        }
+    }
+
+    fn next_id(&self) -> RequestId {
+        RequestId::Number(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    fn context(&self, negotiated: &Negotiated, name: Option<String>) -> RequestContext {
+        RequestContext::new(negotiated.era)
+            .with_protocol_version(Some(negotiated.protocol_version.clone()))
+            .with_name(name)
+    }
+}
+
+/// The methods whose `Mcp-Name` header is taken from the params.
+fn mcp_name(method: &str, params: Option<&Value>) -> Option<String> {
+    let key = match method {
+        "tools/call" | "prompts/get" => "name",
+        "resources/read" => "uri",
+        _ => return None,
+    };
+    params
+        .and_then(|p| p.get(key))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+impl Client {
+    /// Starts building a client for the MCP endpoint `url`.
+    pub fn builder(url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(url)
+    }
+
+    /// Connects with default settings (see [`ClientBuilder`]).
+    pub async fn connect(url: impl Into<String>) -> Result<Client, Error> {
+        ClientBuilder::new(url).connect().await
+    }
+
+    pub(crate) async fn start(
+        transport: Arc<dyn Transport>,
+        inbound: InboundReceiver,
+        settings: ClientSettings,
+    ) -> Result<Client, Error> {
+        let inner = Arc::new(ClientInner {
+            url: settings.url.clone(),
+            transport,
+            settings,
+            next_id: AtomicI64::new(1),
+            progress_tokens: AtomicI64::new(1),
+            negotiated: Mutex::new(None),
+            session_lock: tokio::sync::Mutex::new(0),
+            generation: AtomicI64::new(0),
+            progress: Mutex::new(HashMap::new()),
+            dispatcher: Mutex::new(None),
+            closed: AtomicBool::new(false),
+        });
+        let task = tokio::spawn(dispatch(Arc::downgrade(&inner), inbound));
+        if let Ok(mut d) = inner.dispatcher.lock() {
+            *d = Some(task);
+        }
+        let client = Client { inner };
+        client.establish(0).await?;
+        Ok(client)
+    }
+
+    /// The server's name and version, as it announced them.
+    pub fn server_info(&self) -> Option<Implementation> {
+        self.inner.negotiated().and_then(|n| n.server_info)
+    }
+
+    /// The server's capabilities.
+    pub fn server_capabilities(&self) -> Option<ServerCapabilities> {
+        self.inner.negotiated().map(|n| n.capabilities)
+    }
+
+    /// The server's instructions, if it gave any.
+    pub fn instructions(&self) -> Option<String> {
+        self.inner.negotiated().and_then(|n| n.instructions)
+    }
+
+    /// The protocol version in use.
+    pub fn protocol_version(&self) -> Option<String> {
+        self.inner
+            .negotiated()
+            .map(|n| n.protocol_version.to_string())
+    }
+
+    /// The era in use: stateful (`initialize`) or stateless (`server/discover`).
+    pub fn era(&self) -> Option<Era> {
+        self.inner.negotiated().map(|n| n.era)
+    }
+
+    /// The endpoint URL.
+    pub fn url(&self) -> &str {
+        &self.inner.url
+    }
+
+    /// Whether `list_tools` keeps only DataGrout's own tools (see the builder option).
+    pub fn uses_intelligent_interface(&self) -> bool {
+        self.inner.settings.use_intelligent_interface
+    }
+
+    /// Establishes a session (or re-establishes it, when `seen_generation` is the current one).
+    async fn establish(&self, seen_generation: i64) -> Result<(), Error> {
+        let mut guard = self.inner.session_lock.lock().await;
+        if self.inner.generation.load(Ordering::Acquire) != seen_generation {
+            // Another caller already re-established the session.
+            return Ok(());
+        }
+        self.inner.transport.reset_session();
+        self.inner.set_negotiated(None);
+        let negotiated = lifecycle::establish(self).await?;
+        if negotiated.era == Era::Stateful {
+            self.inner
+                .transport
+                .session_established(&negotiated.protocol_version);
+        }
+        self.inner.set_negotiated(Some(negotiated));
+        *guard += 1;
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Sends one request during the lifecycle handshake (no session retry, no `_meta` filling
+    /// beyond what the caller put in).
+    pub(crate) async fn handshake_request(
+        &self,
+        method: &str,
+        params: Value,
+        ctx: RequestContext,
+    ) -> Result<Value, Error> {
+        let id = self.inner.next_id();
+        let request = Request::new(id, method, Some(params));
+        let timeout = self.inner.settings.timeout;
+        match tokio::time::timeout(timeout, self.inner.transport.request(request, ctx)).await {
+            Err(_) => Err(Error::Timeout {
+                method: method.to_owned(),
+                after: timeout,
+            }),
+            Ok(Err(e)) => Err(Error::Transport(e)),
+            Ok(Ok(response)) => match response.outcome {
+                Outcome::Result(v) => Ok(v),
+                Outcome::Error(e) => Err(Error::rpc(method, e)),
+            },
+        }
+    }
+
+    pub(crate) async fn handshake_notify(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        ctx: RequestContext,
+    ) -> Result<(), Error> {
+        let timeout = self.inner.settings.timeout;
+        let n = Notification::new(method, params);
+        match tokio::time::timeout(timeout, self.inner.transport.notify(n, ctx)).await {
+            Err(_) => Err(Error::Timeout {
+                method: method.to_owned(),
+                after: timeout,
+            }),
+            Ok(r) => r.map_err(Error::Transport),
+        }
+    }
+
+    pub(crate) fn settings(&self) -> &ClientSettings {
+        &self.inner.settings
+    }
+
+    /// Sends a request and returns its raw result.
+    ///
+    /// In the stateless era the per-request `_meta` keys (protocol version, client info and
+    /// capabilities) are filled in here; callers never add them. A stateful session that the
+    /// server expired (HTTP 404) is re-established once and the request sent again: the 404
+    /// means the server did not process it.
+    pub async fn request(&self, method: &str, params: Option<Value>) -> Result<Value, Error> {
+        self.request_with(method, params, CallOptions::default())
+            .await
+    }
+
+    /// [`Client::request`] with per-call options.
+    pub async fn request_with(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        options: CallOptions,
+    ) -> Result<Value, Error> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let timeout = options.timeout.unwrap_or(self.inner.settings.timeout);
+        let mut reestablished = false;
+        let mut version_retried = false;
+        loop {
+            let generation = self.inner.generation.load(Ordering::Acquire);
+            let negotiated = self.inner.negotiated().ok_or(Error::Closed)?;
+            let mut params = lifecycle::decorate_params(self, &negotiated, params.clone());
+            let _progress_route = match &options.progress {
+                Some(sender) => {
+                    let token = format!(
+                        "conduit-{}",
+                        self.inner.progress_tokens.fetch_add(1, Ordering::Relaxed)
+                    );
+                    params = Some(with_progress_token(params, &token));
+                    Some(self.register_progress(token_key(&Value::String(token)), sender.clone()))
+                }
+                None => None,
+            };
+            let ctx = self
+                .inner
+                .context(&negotiated, mcp_name(method, params.as_ref()));
+            let id = self.inner.next_id();
+            let request = Request::new(id.clone(), method, params);
+            let mut cancel = CancelOnDrop::new(self, id.clone(), &negotiated);
+            let outcome =
+                tokio::time::timeout(timeout, self.inner.transport.request(request, ctx)).await;
+            match outcome {
+                Err(_) => {
+                    cancel.reason = "timeout";
+                    return Err(Error::Timeout {
+                        method: method.to_owned(),
+                        after: timeout,
+                    });
+                }
+                Ok(Err(TransportError::SessionExpired { .. }))
+                    if negotiated.era == Era::Stateful && !reestablished =>
+                {
+                    cancel.disarm();
+                    tracing::info!(method, "session expired; starting a new one and resending");
+                    reestablished = true;
+                    self.establish(generation).await?;
+                    continue;
+                }
+                Ok(Err(e)) => {
+                    cancel.disarm();
+                    return Err(Error::Transport(e));
+                }
+                Ok(Ok(response)) => {
+                    cancel.disarm();
+                    return match response.outcome {
+                        Outcome::Result(v) => Ok(v),
+                        Outcome::Error(e) => {
+                            let e = Error::rpc(method, e);
+                            if negotiated.era == Era::Stateless
+                                && !version_retried
+                                && lifecycle::retry_with_supported_version(&e)
+                            {
+                                version_retried = true;
+                                continue;
+                            }
+                            Err(e)
+                        }
+                    };
+                }
+            }
+        }
+    }
+
+    /// Sends a notification.
+    pub async fn notify(&self, method: &str, params: Option<Value>) -> Result<(), Error> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let negotiated = self.inner.negotiated().ok_or(Error::Closed)?;
+        let ctx = self.inner.context(&negotiated, None);
+        let n = Notification::new(method, params);
+        let timeout = self.inner.settings.timeout;
+        match tokio::time::timeout(timeout, self.inner.transport.notify(n, ctx)).await {
+            Err(_) => Err(Error::Timeout {
+                method: method.to_owned(),
+                after: timeout,
+            }),
+            Ok(r) => r.map_err(Error::Transport),
+        }
+    }
+
+    /// Sends a request and deserialises its result.
+    pub async fn request_typed<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<T, Error> {
+        let value = self.request(method, params).await?;
+        serde_json::from_value(value).map_err(|e| Error::protocol(method, e.to_string()))
+    }
+
+    /// One page of a list method.
+    pub async fn list_page<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        field: &str,
+        cursor: Option<&str>,
+    ) -> Result<Page<T>, Error> {
+        let params = cursor.map(|c| json!({ "cursor": c }));
+        let mut result = self.request(method, params).await?;
+        let items = match result.get_mut(field).map(Value::take) {
+            Some(v @ Value::Array(_)) => serde_json::from_value(v)
+                .map_err(|e| Error::protocol(method, format!("malformed `{field}`: {e}")))?,
+            Some(Value::Null) | None => {
+                return Err(Error::protocol(
+                    method,
+                    format!("the result has no `{field}` array"),
+                ))
+            }
+            Some(_) => {
+                return Err(Error::protocol(
+                    method,
+                    format!("`{field}` is not an array"),
+                ))
+            }
+        };
+        let next_cursor = match result.get("nextCursor") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(Error::protocol(method, "`nextCursor` is not a string")),
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Every item of a list method, following `nextCursor` to the end. A repeated cursor stops
+    /// with [`Error::CursorLoop`] instead of looping.
+    pub async fn list_all<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        field: &str,
+    ) -> Result<Vec<T>, Error> {
+        let mut items = Vec::new();
+        let mut seen = HashSet::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page: Page<T> = self.list_page(method, field, cursor.as_deref()).await?;
+            items.extend(page.items);
+            match page.next_cursor {
+                None => return Ok(items),
+                Some(next) => {
+                    if !seen.insert(next.clone()) {
+                        return Err(Error::CursorLoop {
+                            method: method.to_owned(),
+                            cursor: next,
+                        });
+                    }
+                    cursor = Some(next);
+                }
+            }
+        }
+    }
+
+    /// Every tool the server offers (all pages). With the intelligent interface on, only
+    /// DataGrout's own tools are kept (names without `@`, or starting with `data-grout@` or
+    /// `data-grout/`), as the reference SDK does.
+    pub async fn list_tools(&self) -> Result<Vec<Tool>, Error> {
+        let tools: Vec<Tool> = self.list_all("tools/list", "tools").await?;
+        if self.inner.settings.use_intelligent_interface {
+            Ok(tools
+                .into_iter()
+                .filter(|t| crate::is_dg_native_tool(&t.name))
+                .collect())
+        } else {
+            Ok(tools)
+        }
+    }
+
+    /// One page of `tools/list`.
+    pub async fn list_tools_page(&self, cursor: Option<&str>) -> Result<Page<Tool>, Error> {
+        self.list_page("tools/list", "tools", cursor).await
+    }
+
+    /// Calls a tool. A result with `isError: true` is returned as [`Error::Tool`], carrying the
+    /// whole result, so that a failed tool can never pass for a success.
+    pub async fn call_tool(&self, name: &str, arguments: Value) -> Result<CallToolResult, Error> {
+        let result = self
+            .call_tool_raw(name, arguments, CallOptions::default())
+            .await?;
+        if result.is_error == Some(true) {
+            return Err(Error::Tool {
+                name: name.to_owned(),
+                result: Box::new(result),
+            });
+        }
+        Ok(result)
+    }
+
+    /// Calls a tool and returns its result as it is, `isError` included.
+    pub async fn call_tool_raw(
+        &self,
+        name: &str,
+        arguments: Value,
+        options: CallOptions,
+    ) -> Result<CallToolResult, Error> {
+        let mut params = Map::new();
+        params.insert("name".into(), Value::String(name.to_owned()));
+        match arguments {
+            Value::Null => {}
+            Value::Object(_) => {
+                params.insert("arguments".into(), arguments);
+            }
+            _ => {
+                return Err(Error::Config(format!(
+                    "the arguments of tool `{name}` must be a JSON object"
+                )))
+            }
+        }
+        let value = self
+            .request_with("tools/call", Some(Value::Object(params)), options)
+            .await?;
+        serde_json::from_value(value).map_err(|e| Error::protocol("tools/call", e.to_string()))
+    }
+
+    /// Every resource (all pages).
+    pub async fn list_resources(&self) -> Result<Vec<Resource>, Error> {
+        self.list_all("resources/list", "resources").await
+    }
+
+    /// One page of `resources/list`.
+    pub async fn list_resources_page(&self, cursor: Option<&str>) -> Result<Page<Resource>, Error> {
+        self.list_page("resources/list", "resources", cursor).await
+    }
+
+    /// Every resource template (all pages).
+    pub async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>, Error> {
+        self.list_all("resources/templates/list", "resourceTemplates")
+            .await
+    }
+
+    /// Reads a resource.
+    pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, Error> {
+        self.request_typed("resources/read", Some(json!({ "uri": uri })))
+            .await
+    }
+
+    /// Every prompt (all pages).
+    pub async fn list_prompts(&self) -> Result<Vec<Prompt>, Error> {
+        self.list_all("prompts/list", "prompts").await
+    }
+
+    /// Gets a prompt with its arguments (`Value::Null` for none).
+    pub async fn get_prompt(&self, name: &str, arguments: Value) -> Result<GetPromptResult, Error> {
+        let mut params = Map::new();
+        params.insert("name".into(), Value::String(name.to_owned()));
+        match arguments {
+            Value::Null => {}
+            Value::Object(_) => {
+                params.insert("arguments".into(), arguments);
+            }
+            _ => {
+                return Err(Error::Config(format!(
+                    "the arguments of prompt `{name}` must be a JSON object"
+                )))
+            }
+        }
+        self.request_typed("prompts/get", Some(Value::Object(params)))
+            .await
+    }
+
+    /// Checks that the server is alive: `ping` in the stateful era; the stateless era dropped
+    /// `ping`, so there it asks `server/discover`.
+    pub async fn ping(&self) -> Result<(), Error> {
+        match self.era() {
+            Some(Era::Stateless) => {
+                self.request("server/discover", None).await?;
+            }
+            _ => {
+                self.request("ping", None).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the session (HTTP: `DELETE`) and stops background work. Later calls fail with
+    /// [`Error::Closed`].
+    pub async fn close(&self) -> Result<(), Error> {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let result = self.inner.transport.close().await;
+        if let Ok(mut d) = self.inner.dispatcher.lock() {
+            if let Some(task) = d.take() {
+                task.abort();
+            }
+        }
+        result.map_err(Error::Transport)
+    }
+
+    /// Routes progress notifications carrying `token` to `sender` until the returned guard is
+    /// dropped.
+    pub(crate) fn register_progress(
+        &self,
+        token: String,
+        sender: tokio::sync::mpsc::Sender<ProgressNotificationParams>,
+    ) -> ProgressRoute {
+        if let Ok(mut p) = self.inner.progress.lock() {
+            p.insert(token.clone(), sender);
+        }
+        ProgressRoute {
+            client: Arc::downgrade(&self.inner),
+            token,
+        }
+    }
+}
+
+/// Unregisters a progress route on drop.
+pub(crate) struct ProgressRoute {
+    client: Weak<ClientInner>,
+    token: String,
+}
+
+impl Drop for ProgressRoute {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.upgrade() {
+            if let Ok(mut p) = c.progress.lock() {
+                p.remove(&self.token);
+            }
+        }
+    }
+}
+
+/// Sends `notifications/cancelled` when a request is abandoned (its future dropped or timed
+/// out) in the stateful era. In the stateless era closing the response stream is the
+/// cancellation signal, which dropping the transport future already does.
+struct CancelOnDrop {
+    client: Weak<ClientInner>,
+    id: Option<RequestId>,
+    negotiated: Negotiated,
+    reason: &'static str,
+}
+
+impl CancelOnDrop {
+    fn new(client: &Client, id: RequestId, negotiated: &Negotiated) -> Self {
+        CancelOnDrop {
+            client: Arc::downgrade(&client.inner),
+            id: Some(id),
+            negotiated: negotiated.clone(),
+            reason: "the caller abandoned the request",
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        if self.negotiated.era != Era::Stateful {
+            return;
+        }
+        let Some(inner) = self.client.upgrade() else {
+            return;
+        };
+        if inner.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let ctx = inner.context(&self.negotiated, None);
+        let params = json!({ "requestId": id, "reason": self.reason });
+        handle.spawn(async move {
+            let n = Notification::new("notifications/cancelled", Some(params));
+            let sent =
+                tokio::time::timeout(Duration::from_secs(5), inner.transport.notify(n, ctx)).await;
+            if !matches!(sent, Ok(Ok(()))) {
+                tracing::debug!("could not deliver notifications/cancelled");
+            }
+        });
+    }
+}
+
+/// Handles what the server sends on its own: answers its requests, routes notifications.
+async fn dispatch(client: Weak<ClientInner>, mut inbound: InboundReceiver) {
+    while let Some(message) = inbound.recv().await {
+        let Some(inner) = client.upgrade() else {
+            return;
+        };
+        match message {
+            Inbound::Request(request) => {
+                let response = answer(&request);
+                let Some(negotiated) = inner.negotiated() else {
+                    continue;
+                };
+                let ctx = inner.context(&negotiated, None);
+                let transport = inner.transport.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = transport.respond(response, ctx).await {
+                        tracing::warn!(error = %e, "could not answer a server request");
+                    }
+                });
+            }
+            Inbound::Notification(n) => on_notification(&inner, n).await,
+        }
+    }
+}
+
+fn answer(request: &Request) -> Response {
+    match request.method.as_str() {
+        "ping" => Response::result(request.id.clone(), json!({})),
+        other => Response::error(request.id.clone(), ErrorObject::method_not_found(other)),
+    }
+}
+
+async fn on_notification(inner: &ClientInner, n: Notification) {
+    match n.method.as_str() {
+        "notifications/progress" => {
+            let params = n.params.unwrap_or(Value::Null);
+            let Some(token) = params.get("progressToken").map(token_key) else {
+                return;
+            };
+            let route = inner
+                .progress
+                .lock()
+                .ok()
+                .and_then(|p| p.get(&token).cloned());
+            if let Some(route) = route {
+                match serde_json::from_value::<ProgressNotificationParams>(params) {
+                    // A slow consumer loses progress updates rather than stalling the stream.
+                    Ok(progress) => {
+                        let _ = route.try_send(progress);
+                    }
+                    Err(e) => tracing::debug!(error = %e, "malformed progress notification"),
+                }
+            }
+        }
+        "notifications/message" => {
+            let params = n.params.unwrap_or(Value::Null);
+            let level = params
+                .get("level")
+                .and_then(Value::as_str)
+                .unwrap_or("info");
+            let logger = params
+                .get("logger")
+                .and_then(Value::as_str)
+                .unwrap_or("server");
+            let data = params.get("data").cloned().unwrap_or(Value::Null);
+            match level {
+                "debug" => tracing::debug!(target: "conduit::server", logger, %data),
+                "info" | "notice" => tracing::info!(target: "conduit::server", logger, %data),
+                "warning" => tracing::warn!(target: "conduit::server", logger, %data),
+                _ => tracing::error!(target: "conduit::server", logger, level, %data),
+            }
+        }
+        other => tracing::debug!(method = other, "notification from the server"),
+    }
+}
+
+/// Puts `_meta.progressToken` into request params.
+fn with_progress_token(params: Option<Value>, token: &str) -> Value {
+    let mut params = match params {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let meta = params
+        .entry("_meta")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(meta) = meta {
+        meta.insert("progressToken".into(), Value::String(token.to_owned()));
+    }
+    Value::Object(params)
+}
+
+/// The map key of a progress token (numbers and strings never collide).
+pub(crate) fn token_key(token: &Value) -> String {
+    match token {
+        Value::String(s) => format!("s:{s}"),
+        other => format!("n:{other}"),
+    }
+}

@@ -1,0 +1,85 @@
+//! # Conduit
+//!
+//! A production-grade [Model Context Protocol](https://modelcontextprotocol.io) client for Rust,
+//! for DataGrout gateways and any other MCP server, in both live eras of the spec: 2025-11-25
+//! (stateful, `initialize`) and 2026-07-28 (stateless, `server/discover`). One API, both wires:
+//! [`LifecycleMode::Auto`] finds out which one the server speaks.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), conduit::Error> {
+//! use conduit::Client;
+//! use serde_json::json;
+//!
+//! let client = Client::builder("http://127.0.0.1:8080/mcp").connect().await?;
+//! let tools = client.list_tools().await?;
+//! let result = client.call_tool("add", json!({"a": 2, "b": 3})).await?;
+//! client.close().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! This crate is a thin facade: it owns [`Client`] and re-exports the layers it is built on
+//! (`protocol`, `transport`, `http`, and the transports behind cargo features).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod builder;
+mod client;
+mod error;
+pub mod lifecycle;
+
+pub use builder::{ClientBuilder, TransportKind, CLIENT_NAME};
+pub use client::{CallOptions, Client, Page};
+pub use error::Error;
+pub use lifecycle::LifecycleMode;
+
+/// The shared HTTPS layer (`conduit-http`).
+pub use conduit_http as http;
+/// The MCP and JSON-RPC types (`conduit-protocol`).
+pub use conduit_protocol as protocol;
+/// The transport contract (`conduit-transport`).
+pub use conduit_transport as transport;
+/// The Streamable HTTP transport (`conduit-transport-http`).
+#[cfg(feature = "http")]
+pub use conduit_transport_http as transport_http;
+
+/// The MCP types most calls return.
+pub mod types {
+    pub use conduit_protocol::mcp::*;
+
+    /// The text of a failed tool result's text content, for messages.
+    pub fn error_text(result: &CallToolResult) -> String {
+        let text: Vec<String> = serde_json::to_value(&result.content)
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| {
+                c.get("text")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            })
+            .collect();
+        if text.is_empty() {
+            "(no text content)".to_owned()
+        } else {
+            text.join("\n")
+        }
+    }
+}
+
+pub use conduit_transport::Era;
+
+/// Whether `url` points at a DataGrout gateway (contains `datagrout.ai` or `datagrout.dev`), or
+/// the environment variable `CONDUIT_IS_DG` is set — the reference SDK's rule.
+pub fn is_dg_url(url: &str) -> bool {
+    url.contains("datagrout.ai")
+        || url.contains("datagrout.dev")
+        || std::env::var_os("CONDUIT_IS_DG").is_some()
+}
+
+/// Whether a tool is one of DataGrout's own: no `@` in its name, or a name starting with
+/// `data-grout@` or `data-grout/`.
+pub fn is_dg_native_tool(name: &str) -> bool {
+    !name.contains('@') || name.starts_with("data-grout@") || name.starts_with("data-grout/")
+}

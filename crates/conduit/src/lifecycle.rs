@@ -1,0 +1,314 @@
+//! Lifecycle and version negotiation — the one place that knows how the two eras begin.
+//!
+//! * [`LifecycleMode::Stateless`]: `server/discover` (2026-07-28); every later request carries
+//!   the version, client info and capabilities in its `_meta`.
+//! * [`LifecycleMode::Stateful`]: `initialize` + `notifications/initialized` (2025-11-25 and
+//!   earlier); the client offers its preferred version and accepts any it supports.
+//! * [`LifecycleMode::Auto`] (the default): probes with `server/discover` and falls back to
+//!   `initialize` when the server is of the stateful era — it answers method-not-found, HTTP
+//!   400/404/405, "not initialized", or an unsupported-version error that lists no stateless
+//!   version. The outcome is remembered per URL for the life of the process, so later
+//!   connections to the same server skip the probe.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use conduit_protocol::jsonrpc::codes;
+use conduit_protocol::mcp::{Implementation, ServerCapabilities};
+use conduit_transport::{Era, RequestContext, TransportError};
+use serde_json::{json, Map, Value};
+
+use crate::client::Client;
+use crate::Error;
+
+/// The stateless revision this client speaks.
+pub const STATELESS_VERSION: &str = "2026-07-28";
+/// The stateful revision this client offers by default in `initialize`.
+pub const LATEST_STATEFUL_VERSION: &str = "2025-11-25";
+/// Every stateful revision this client accepts in an `initialize` answer, newest first.
+pub const SUPPORTED_STATEFUL_VERSIONS: [&str; 4] =
+    ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
+/// `_meta` key carrying the protocol version of a stateless request.
+pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+/// `_meta` key carrying the client's capabilities on a stateless request.
+pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+/// `_meta` key carrying the client's name and version on a stateless request.
+pub const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
+/// `_meta` key carrying the server's name and version on a `server/discover` result.
+pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+
+/// How the client begins a session with a server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LifecycleMode {
+    /// Probe with `server/discover`, fall back to `initialize` for stateful-era servers.
+    #[default]
+    Auto,
+    /// Only `server/discover` (2026-07-28).
+    Stateless,
+    /// Only `initialize` (2025-11-25 and earlier).
+    Stateful,
+}
+
+/// What the lifecycle settled on.
+#[derive(Clone, Debug)]
+pub struct Negotiated {
+    /// The era of the session.
+    pub era: Era,
+    /// The protocol version in use.
+    pub protocol_version: Arc<str>,
+    /// The server's identity, when it gave one.
+    pub server_info: Option<Implementation>,
+    /// The server's capabilities.
+    pub capabilities: ServerCapabilities,
+    /// The server's instructions.
+    pub instructions: Option<String>,
+}
+
+fn era_cache() -> &'static Mutex<HashMap<String, Era>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Era>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn remembered(url: &str) -> Option<Era> {
+    era_cache().lock().ok().and_then(|c| c.get(url).copied())
+}
+
+fn remember(url: &str, era: Era) {
+    if let Ok(mut c) = era_cache().lock() {
+        c.insert(url.to_owned(), era);
+    }
+}
+
+/// Runs the lifecycle of the client's mode.
+pub(crate) async fn establish(client: &Client) -> Result<Negotiated, Error> {
+    let url = client.url().to_owned();
+    match client.settings().lifecycle {
+        LifecycleMode::Stateful => initialize(client).await,
+        LifecycleMode::Stateless => discover(client).await,
+        LifecycleMode::Auto => {
+            if remembered(&url) == Some(Era::Stateful) {
+                return initialize(client).await;
+            }
+            match discover(client).await {
+                Ok(n) => {
+                    remember(&url, Era::Stateless);
+                    Ok(n)
+                }
+                Err(e) if is_stateful_server(&e) => {
+                    tracing::debug!(error = %e, "server/discover refused; falling back to initialize");
+                    let n = initialize(client).await?;
+                    remember(&url, Era::Stateful);
+                    Ok(n)
+                }
+                Err(e) => Err(e),
+            }
+        }
+    }
+}
+
+/// Whether a failed `server/discover` means "this server is of the stateful era".
+fn is_stateful_server(e: &Error) -> bool {
+    match e {
+        Error::Rpc {
+            code,
+            message,
+            data,
+            ..
+        } => {
+            if *code == codes::METHOD_NOT_FOUND || *code == codes::NOT_INITIALIZED {
+                return true;
+            }
+            if let Some(supported) = versions_offered_in(e) {
+                return !supported.iter().any(|v| v == STATELESS_VERSION);
+            }
+            let _ = data;
+            message.to_ascii_lowercase().contains("not initialized")
+        }
+        Error::Transport(TransportError::Status { status, body, .. }) => {
+            matches!(status, 400 | 404 | 405)
+                || body.to_ascii_lowercase().contains("not initialized")
+        }
+        Error::Transport(TransportError::SessionExpired { .. }) => true,
+        _ => false,
+    }
+}
+
+/// The `_meta` every stateless request carries.
+fn stateless_meta(client: &Client) -> Map<String, Value> {
+    let settings = client.settings();
+    let mut meta = Map::new();
+    meta.insert(
+        META_PROTOCOL_VERSION.into(),
+        Value::String(STATELESS_VERSION.into()),
+    );
+    meta.insert(
+        META_CLIENT_INFO.into(),
+        serde_json::to_value(&settings.client_info).unwrap_or(Value::Null),
+    );
+    meta.insert(
+        META_CLIENT_CAPABILITIES.into(),
+        settings.capabilities.clone(),
+    );
+    meta
+}
+
+/// Fills the per-request `_meta` keys of the stateless era. Keys the caller set are kept.
+pub(crate) fn decorate_params(
+    client: &Client,
+    negotiated: &Negotiated,
+    params: Option<Value>,
+) -> Option<Value> {
+    if negotiated.era != Era::Stateless {
+        return params;
+    }
+    let mut params = match params {
+        Some(Value::Object(map)) => map,
+        None | Some(Value::Null) => Map::new(),
+        Some(other) => return Some(other),
+    };
+    let meta = params
+        .entry("_meta")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(meta) = meta {
+        for (k, v) in stateless_meta(client) {
+            meta.entry(k).or_insert(v);
+        }
+    }
+    Some(Value::Object(params))
+}
+
+/// The versions a server listed in an unsupported-protocol-version error (-32022).
+pub(crate) fn versions_offered_in(e: &Error) -> Option<Vec<String>> {
+    match e {
+        Error::Rpc { code, data, .. } if *code == codes::UNSUPPORTED_PROTOCOL_VERSION => Some(
+            data.as_deref()
+                .and_then(|d| d.get("supported"))
+                .and_then(Value::as_array)
+                .map(|v| {
+                    v.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        _ => None,
+    }
+}
+
+/// Whether a failed stateless request should be sent once more: the server refused the version
+/// but lists the one this client speaks among those it supports.
+pub(crate) fn retry_with_supported_version(e: &Error) -> bool {
+    versions_offered_in(e).is_some_and(|v| v.iter().any(|v| v == STATELESS_VERSION))
+}
+
+async fn discover(client: &Client) -> Result<Negotiated, Error> {
+    let params = json!({ "_meta": stateless_meta(client) });
+    let ctx = RequestContext::new(Era::Stateless)
+        .with_protocol_version(Some(Arc::from(STATELESS_VERSION)));
+    let result = match client
+        .handshake_request("server/discover", params.clone(), ctx.clone())
+        .await
+    {
+        Err(e) if retry_with_supported_version(&e) => {
+            tracing::debug!("server/discover: version refused, retrying with a supported one");
+            client
+                .handshake_request("server/discover", params, ctx)
+                .await?
+        }
+        other => other?,
+    };
+    let supported: Vec<String> = match result.get("supportedVersions") {
+        Some(Value::Array(v)) => v
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => {
+            return Err(Error::protocol(
+                "server/discover",
+                "the result has no `supportedVersions` array",
+            ))
+        }
+    };
+    if !supported.iter().any(|v| v == STATELESS_VERSION) {
+        return Err(Error::UnsupportedVersion {
+            offered: STATELESS_VERSION.into(),
+            received: supported.join(", "),
+        });
+    }
+    let capabilities = parse_capabilities("server/discover", &result)?;
+    let server_info = result
+        .get("_meta")
+        .and_then(|m| m.get(META_SERVER_INFO))
+        .or_else(|| result.get("serverInfo"))
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    Ok(Negotiated {
+        era: Era::Stateless,
+        protocol_version: Arc::from(STATELESS_VERSION),
+        server_info,
+        capabilities,
+        instructions: result
+            .get("instructions")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    })
+}
+
+fn parse_capabilities(method: &str, result: &Value) -> Result<ServerCapabilities, Error> {
+    match result.get("capabilities") {
+        None | Some(Value::Null) => Ok(ServerCapabilities::default()),
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| Error::protocol(method, format!("malformed capabilities: {e}"))),
+    }
+}
+
+async fn initialize(client: &Client) -> Result<Negotiated, Error> {
+    let settings = client.settings();
+    let offered = settings.stateful_version.clone();
+    let params = json!({
+        "protocolVersion": offered,
+        "capabilities": settings.capabilities,
+        "clientInfo": settings.client_info,
+    });
+    let result = client
+        .handshake_request("initialize", params, RequestContext::new(Era::Stateful))
+        .await?;
+    let received = match result.get("protocolVersion") {
+        Some(Value::String(v)) => v.clone(),
+        _ => {
+            return Err(Error::protocol(
+                "initialize",
+                "the result has no `protocolVersion`",
+            ))
+        }
+    };
+    if !SUPPORTED_STATEFUL_VERSIONS.contains(&received.as_str()) {
+        return Err(Error::UnsupportedVersion { offered, received });
+    }
+    let capabilities = parse_capabilities("initialize", &result)?;
+    let server_info = match result.get("serverInfo") {
+        Some(v) => Some(
+            serde_json::from_value(v.clone())
+                .map_err(|e| Error::protocol("initialize", format!("malformed serverInfo: {e}")))?,
+        ),
+        None => None,
+    };
+    let version: Arc<str> = Arc::from(received.as_str());
+    let ctx = RequestContext::new(Era::Stateful).with_protocol_version(Some(version.clone()));
+    client
+        .handshake_notify("notifications/initialized", None, ctx)
+        .await?;
+    Ok(Negotiated {
+        era: Era::Stateful,
+        protocol_version: version,
+        server_info,
+        capabilities,
+        instructions: result
+            .get("instructions")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    })
+}
