@@ -31,6 +31,13 @@ pub struct Faults {
     /// Every `*/list` page carries the same `nextCursor`, so a client that follows cursors
     /// blindly never terminates.
     pub repeat_cursor: bool,
+    /// Stateful era: answer `initialize` with this protocol version, whatever the client
+    /// offered (to test how a client treats a version it does not speak).
+    pub initialize_version: Option<String>,
+    /// Stateless era: refuse this many of the next requests with HTTP 400 and an
+    /// `UnsupportedProtocolVersion` error (-32022) that lists `2026-07-28` as supported, as a
+    /// server does that prefers another version (to test the client's single retry).
+    pub reject_versions: u32,
 }
 
 impl Faults {

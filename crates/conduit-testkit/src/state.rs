@@ -68,6 +68,17 @@ impl State {
         *lock(&self.faults) = faults;
     }
 
+    /// Consumes one pending version rejection ([`Faults::reject_versions`]), if any.
+    pub(crate) fn take_version_rejection(&self) -> bool {
+        let mut faults = lock(&self.faults);
+        if faults.reject_versions > 0 {
+            faults.reject_versions -= 1;
+            true
+        } else {
+            false
+        }
+    }
+
     // ---- request log ----
 
     pub(crate) fn record(&self, parts: &Parts, body: Option<Value>) {

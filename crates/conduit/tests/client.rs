@@ -452,3 +452,115 @@ async fn progress_notifications_reach_the_call_that_asked_for_them() {
         assert!(call.body.as_ref().unwrap()["params"]["_meta"]["progressToken"].is_string());
     }
 }
+
+#[tokio::test]
+async fn an_unsupported_initialize_answer_is_an_error_naming_both_versions() {
+    let gw = gateway(GatewayConfig::default().era(EraSupport::StatefulOnly)).await;
+    gw.set_faults(Faults {
+        initialize_version: Some("2099-01-01".into()),
+        ..Faults::default()
+    });
+    let err = Client::builder(gw.url())
+        .lifecycle(LifecycleMode::Stateful)
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::UnsupportedVersion { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("2099-01-01") && text.contains("2025-11-25"),
+        "{text}"
+    );
+    assert_eq!(
+        posts(&gw.requests(), "notifications/initialized").count(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_refused_stateless_version_is_retried_once_with_a_supported_one() {
+    let gw = gateway(GatewayConfig::default()).await;
+    // The probe itself is refused once, then a later call.
+    gw.set_faults(Faults {
+        reject_versions: 1,
+        ..Faults::default()
+    });
+    let client = Client::builder(gw.url())
+        .lifecycle(LifecycleMode::Stateless)
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(posts(&gw.requests(), "server/discover").count(), 2);
+    gw.set_faults(Faults {
+        reject_versions: 1,
+        ..Faults::default()
+    });
+    client
+        .call_tool("echo", json!({"message": "again"}))
+        .await
+        .unwrap();
+    assert_eq!(posts(&gw.requests(), "tools/call").count(), 2);
+    // Refused twice in a row: the error comes through, typed.
+    gw.set_faults(Faults {
+        reject_versions: 2,
+        ..Faults::default()
+    });
+    let err = client
+        .call_tool("echo", json!({"message": "x"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.rpc_code(), Some(-32022), "{err}");
+}
+
+#[tokio::test]
+async fn server_requests_on_the_get_stream_are_answered() {
+    let gw = gateway(GatewayConfig::default()).await;
+    let client = Client::builder(gw.url())
+        .lifecycle(LifecycleMode::Stateful)
+        .connect()
+        .await
+        .unwrap();
+    // Wait (boundedly) for the background GET stream to be open, then push a ping and an
+    // unknown request.
+    let mut delivered = 0;
+    for _ in 0..200 {
+        delivered =
+            gw.push_to_listeners(json!({"jsonrpc": "2.0", "id": "srv-1", "method": "ping"}));
+        if delivered > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(delivered, 1, "the client keeps one GET stream open");
+    gw.push_to_listeners(json!({"jsonrpc": "2.0", "id": "srv-2", "method": "no/such"}));
+    let mut answers = Vec::new();
+    for _ in 0..200 {
+        answers = gw
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                r.http_method == "POST"
+                    && r.body.as_ref().is_some_and(|b| {
+                        b.get("id")
+                            .is_some_and(|id| id.as_str().is_some_and(|s| s.starts_with("srv-")))
+                    })
+            })
+            .filter_map(|r| r.body)
+            .collect();
+        if answers.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let ping = answers
+        .iter()
+        .find(|a| a["id"] == "srv-1")
+        .expect("ping answered");
+    assert_eq!(ping["result"], json!({}));
+    let unknown = answers
+        .iter()
+        .find(|a| a["id"] == "srv-2")
+        .expect("unknown request answered");
+    assert_eq!(unknown["error"]["code"], -32601);
+    client.close().await.unwrap();
+}

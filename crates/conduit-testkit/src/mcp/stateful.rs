@@ -140,9 +140,14 @@ async fn initialize(state: &Arc<State>, id: &Value, params: &Value) -> Response<
             RpcError::invalid_params("initialize requires a string \"protocolVersion\""),
         );
     };
+    let forced = state.faults().initialize_version;
     let version = dispatch::negotiate(Some(requested));
     let session_id = state.create_session(version);
-    let response = result_response(id, dispatch::initialize_result(state, version));
+    let mut result = dispatch::initialize_result(state, version);
+    if let Some(forced) = forced {
+        result["protocolVersion"] = Value::String(forced);
+    }
+    let response = result_response(id, result);
     answer(
         state,
         Answer {

@@ -146,6 +146,14 @@ pub(super) async fn post(state: &Arc<State>, headers: &HeaderMap, msg: Incoming)
             if let Err(err) = validate(headers, &method, &params) {
                 return rpc_error(StatusCode::BAD_REQUEST, &id, err);
             }
+            if state.take_version_rejection() {
+                let mut err = RpcError::new(
+                    code::UNSUPPORTED_PROTOCOL_VERSION,
+                    "Unsupported protocol version (injected fault)",
+                );
+                err.data = Some(serde_json::json!({ "supported": ["2026-07-28"] }));
+                return rpc_error(StatusCode::BAD_REQUEST, &id, err);
+            }
             if !method_exists(&Era::Stateless, &method) {
                 return rpc_error(
                     StatusCode::NOT_FOUND,
