@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod conformance;
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         "test" => test(),
         "doc" => doc(),
         "conformance" => conformance::run(&root(), rest),
+        "fuzz" => fuzz::run(&root(), rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -44,13 +46,14 @@ fn print_help() {
     println!(
         "usage: cargo xtask <task>\n\n\
          tasks:\n  \
-         ci           fmt check, clippy -D warnings, tests, rustdoc -D warnings, conformance\n  \
+         ci           fmt check, clippy -D warnings, tests, rustdoc -D warnings, conformance, fuzz\n  \
          fmt          cargo fmt --check\n  \
          lint         cargo clippy --workspace --all-targets --all-features -- -D warnings\n  \
          test         the test suite (nextest when installed, cargo test otherwise)\n  \
          doc          cargo doc --workspace --no-deps with warnings denied\n  \
          conformance  the official MCP conformance suite (client scenarios, every revision);\n               \
-         `cargo xtask conformance --help` for its options"
+         `cargo xtask conformance --help` for its options\n  \
+         fuzz         the cargo-fuzz targets, 10 s each (`--seconds N`, target names)"
     );
 }
 
@@ -82,6 +85,7 @@ fn ci() -> Result<(), String> {
     test()?;
     doc()?;
     conformance::run(&root(), &[])?;
+    fuzz::run(&root(), &["--seconds".to_owned(), "10".to_owned()])?;
     eprintln!("xtask: ci passed");
     Ok(())
 }
