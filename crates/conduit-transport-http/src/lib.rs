@@ -297,11 +297,26 @@ impl Inner {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
+        let location = status
+            .is_redirection()
+            .then(|| response.headers().get(http::header::LOCATION))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let bytes = response
             .into_body()
             .collect_limited(64 * 1024)
             .await
             .unwrap_or_default();
+        if let Some(location) = location {
+            // Redirects are never followed, so credentials never reach another origin.
+            let body = format!("redirect to {location} not followed");
+            return Err(TransportError::Status {
+                status: status.as_u16(),
+                body,
+                retry_after,
+            });
+        }
         if let (Some(id), true) = (id, is_json) {
             if let Ok(Message::Response(r)) = Message::parse(&bytes) {
                 let ours = r.id.is_none() || r.id.as_ref() == Some(id);

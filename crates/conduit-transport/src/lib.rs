@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod retry;
 pub mod sse;
 
 use std::future::Future;
@@ -50,6 +51,10 @@ pub struct RequestContext {
     /// The value for `Mcp-Name` (`params.name` or `params.uri` of `tools/call`,
     /// `resources/read` and `prompts/get`).
     pub name: Option<String>,
+    /// Whether sending the request twice is harmless (lists, reads, gets, ping, or a tool call
+    /// the caller declared idempotent). Only idempotent requests are retried after failures that
+    /// may have reached the server.
+    pub idempotent: bool,
 }
 
 impl RequestContext {
@@ -59,12 +64,19 @@ impl RequestContext {
             era,
             protocol_version: None,
             name: None,
+            idempotent: false,
         }
     }
 
     /// Sets the protocol version header value.
     pub fn with_protocol_version(mut self, version: Option<Arc<str>>) -> Self {
         self.protocol_version = version;
+        self
+    }
+
+    /// Marks the request as safe to send twice.
+    pub fn with_idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
         self
     }
 

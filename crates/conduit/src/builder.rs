@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use conduit_http::{Authorizer, HttpClient, HttpConfig, StaticBearer};
 use conduit_protocol::mcp::Implementation;
+pub use conduit_transport::retry::RetryPolicy;
 use serde_json::json;
 
 use crate::client::{Client, ClientSettings};
@@ -50,6 +51,8 @@ pub struct ClientBuilder {
     listen_stream: bool,
     danger_accept_invalid_certs: bool,
     http_config: Option<HttpConfig>,
+    retry: RetryPolicy,
+    max_response_bytes: Option<usize>,
     errors: Vec<String>,
 }
 
@@ -69,6 +72,8 @@ impl ClientBuilder {
             listen_stream: true,
             danger_accept_invalid_certs: false,
             http_config: None,
+            retry: RetryPolicy::default(),
+            max_response_bytes: None,
             errors: Vec::new(),
         }
     }
@@ -171,6 +176,25 @@ impl ClientBuilder {
         self
     }
 
+    /// How failed requests are retried (default: 3 attempts with jittered exponential backoff,
+    /// only where sending again cannot execute a call twice — see
+    /// [`conduit_transport::retry`]). `RetryPolicy::none()` disables retries.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The largest response body or SSE event accepted (default 16 MiB). A larger reply fails
+    /// with `TransportError::TooLarge` instead of growing memory.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        if limit == 0 {
+            self.errors
+                .push("max_response_bytes must be greater than zero".into());
+        }
+        self.max_response_bytes = Some(limit);
+        self
+    }
+
     /// Connects: builds the transport and runs the lifecycle.
     pub async fn connect(self) -> Result<Client, Error> {
         if let Some(first) = self.errors.into_iter().next() {
@@ -204,9 +228,13 @@ impl ClientBuilder {
         let (tx, rx) = tokio::sync::mpsc::channel(conduit_transport::INBOUND_CAPACITY);
         let transport: Arc<dyn conduit_transport::Transport> = match self.transport {
             TransportKind::Mcp => {
+                let defaults = conduit_transport_http::StreamableHttpConfig::default();
                 let config = conduit_transport_http::StreamableHttpConfig {
                     listen_stream: self.listen_stream,
-                    ..Default::default()
+                    max_message_bytes: self
+                        .max_response_bytes
+                        .unwrap_or(defaults.max_message_bytes),
+                    ..defaults
                 };
                 Arc::new(
                     conduit_transport_http::StreamableHttp::new(http, &self.url, config, tx)
@@ -214,6 +242,9 @@ impl ClientBuilder {
                 )
             }
         };
+        let transport: Arc<dyn conduit_transport::Transport> = Arc::new(
+            conduit_transport::retry::Retrying::new(transport, self.retry),
+        );
         Client::start(transport, rx, settings).await
     }
 }

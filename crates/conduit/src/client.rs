@@ -37,6 +37,11 @@ pub struct CallOptions {
     /// progress token is attached to the request only when this is set. Updates that the
     /// receiver is too slow to take are dropped rather than stalling the response stream.
     pub progress: Option<tokio::sync::mpsc::Sender<ProgressNotificationParams>>,
+    /// Declares a `tools/call` safe to execute twice, so that it may be retried after a failure
+    /// that might have reached the server (a timeout, a lost connection, HTTP 502/504). Lists,
+    /// reads, gets and ping are always treated as idempotent; no other call is ever retried
+    /// unless it certainly was not delivered or the server refused it (429/503).
+    pub idempotent: bool,
 }
 
 impl CallOptions {
@@ -46,6 +51,12 @@ impl CallOptions {
             timeout: Some(timeout),
             ..CallOptions::default()
         }
+    }
+
+    /// Declares the call idempotent (see [`CallOptions::idempotent`]).
+    pub fn with_idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
     }
 
     /// Sets the progress receiver.
@@ -142,6 +153,24 @@ impl ClientInner {
             .with_protocol_version(Some(negotiated.protocol_version.clone()))
             .with_name(name)
     }
+}
+
+/// Methods that are safe to send twice.
+fn is_idempotent(method: &str) -> bool {
+    matches!(
+        method,
+        "ping"
+            | "server/discover"
+            | "tools/list"
+            | "resources/list"
+            | "resources/templates/list"
+            | "resources/read"
+            | "prompts/list"
+            | "prompts/get"
+            | "completion/complete"
+            | "tasks/get"
+            | "tasks/list"
+    )
 }
 
 /// The methods whose `Mcp-Name` header is taken from the params.
@@ -339,7 +368,8 @@ impl Client {
             };
             let ctx = self
                 .inner
-                .context(&negotiated, mcp_name(method, params.as_ref()));
+                .context(&negotiated, mcp_name(method, params.as_ref()))
+                .with_idempotent(options.idempotent || is_idempotent(method));
             let id = self.inner.next_id();
             let request = Request::new(id.clone(), method, params);
             let mut cancel = CancelOnDrop::new(self, id.clone(), &negotiated);

@@ -28,7 +28,7 @@ mod client;
 mod error;
 pub mod lifecycle;
 
-pub use builder::{ClientBuilder, TransportKind, CLIENT_NAME};
+pub use builder::{ClientBuilder, RetryPolicy, TransportKind, CLIENT_NAME};
 pub use client::{CallOptions, Client, Page};
 pub use error::Error;
 pub use lifecycle::LifecycleMode;
