@@ -62,5 +62,4 @@ pub const STATEFUL_VERSIONS: &[&str] = mcp::versions::LEGACY_VERSIONS;
 /// The stateless-era protocol versions the gateway accepts.
 pub const STATELESS_VERSIONS: &[&str] = mcp::versions::STATELESS_VERSIONS;
 
-/// A scripted raw HTTP/1.1 server for wire-level faults (resets, truncation, bad JSON, …).
 pub mod fault_server;
