@@ -53,6 +53,7 @@ pub struct ClientBuilder {
     http_config: Option<HttpConfig>,
     retry: RetryPolicy,
     max_response_bytes: Option<usize>,
+    max_in_flight: Option<usize>,
     errors: Vec<String>,
 }
 
@@ -74,6 +75,7 @@ impl ClientBuilder {
             http_config: None,
             retry: RetryPolicy::default(),
             max_response_bytes: None,
+            max_in_flight: None,
             errors: Vec::new(),
         }
     }
@@ -195,6 +197,17 @@ impl ClientBuilder {
         self
     }
 
+    /// At most `limit` requests of this client in flight at once (default: unbounded). Further
+    /// calls wait for a slot within their own deadline.
+    pub fn max_in_flight(mut self, limit: usize) -> Self {
+        if limit == 0 {
+            self.errors
+                .push("max_in_flight must be greater than zero".into());
+        }
+        self.max_in_flight = Some(limit);
+        self
+    }
+
     /// Connects: builds the transport and runs the lifecycle.
     pub async fn connect(self) -> Result<Client, Error> {
         if let Some(first) = self.errors.into_iter().next() {
@@ -224,6 +237,7 @@ impl ClientBuilder {
             stateful_version: self.stateful_version,
             capabilities: json!({}),
             use_intelligent_interface,
+            max_in_flight: self.max_in_flight,
         };
         let (tx, rx) = tokio::sync::mpsc::channel(conduit_transport::INBOUND_CAPACITY);
         let transport: Arc<dyn conduit_transport::Transport> = match self.transport {

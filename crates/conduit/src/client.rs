@@ -105,6 +105,7 @@ pub(crate) struct ClientSettings {
     pub(crate) stateful_version: String,
     pub(crate) capabilities: Value,
     pub(crate) use_intelligent_interface: bool,
+    pub(crate) max_in_flight: Option<usize>,
 }
 
 pub(crate) struct ClientInner {
@@ -121,6 +122,8 @@ pub(crate) struct ClientInner {
     progress: Mutex<HashMap<String, tokio::sync::mpsc::Sender<ProgressNotificationParams>>>,
     dispatcher: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
+    /// Bounds the requests in flight, when configured.
+    in_flight: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Drop for ClientInner {
@@ -202,6 +205,7 @@ impl Client {
         inbound: InboundReceiver,
         settings: ClientSettings,
     ) -> Result<Client, Error> {
+        let settings_in_flight = settings.max_in_flight;
         let inner = Arc::new(ClientInner {
             url: settings.url.clone(),
             transport,
@@ -214,6 +218,7 @@ impl Client {
             progress: Mutex::new(HashMap::new()),
             dispatcher: Mutex::new(None),
             closed: AtomicBool::new(false),
+            in_flight: settings_in_flight.map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
         });
         let task = tokio::spawn(dispatch(Arc::downgrade(&inner), inbound));
         if let Ok(mut d) = inner.dispatcher.lock() {
@@ -349,6 +354,23 @@ impl Client {
             return Err(Error::Closed);
         }
         let timeout = options.timeout.unwrap_or(self.inner.settings.timeout);
+        // One deadline for the whole call: waiting for a slot, retries and session renewal.
+        let deadline = tokio::time::Instant::now() + timeout;
+        let _slot = match &self.inner.in_flight {
+            Some(limit) => {
+                match tokio::time::timeout_at(deadline, Arc::clone(limit).acquire_owned()).await {
+                    Ok(Ok(permit)) => Some(permit),
+                    Ok(Err(_)) => return Err(Error::Closed),
+                    Err(_) => {
+                        return Err(Error::Timeout {
+                            method: method.to_owned(),
+                            after: timeout,
+                        })
+                    }
+                }
+            }
+            None => None,
+        };
         let mut reestablished = false;
         let mut version_retried = false;
         loop {
@@ -374,7 +396,7 @@ impl Client {
             let request = Request::new(id.clone(), method, params);
             let mut cancel = CancelOnDrop::new(self, id.clone(), &negotiated);
             let outcome =
-                tokio::time::timeout(timeout, self.inner.transport.request(request, ctx)).await;
+                tokio::time::timeout_at(deadline, self.inner.transport.request(request, ctx)).await;
             match outcome {
                 Err(_) => {
                     cancel.reason = "timeout";

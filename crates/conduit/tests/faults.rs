@@ -318,3 +318,40 @@ async fn retry_after_longer_than_the_deadline_ends_in_a_timeout() {
     let value: Value = json!(srv.count("tools/list"));
     assert_eq!(value, json!(1));
 }
+
+#[tokio::test]
+async fn the_in_flight_limit_holds_calls_back_within_their_deadline() {
+    let srv = server(|req, _| match req.rpc_method() {
+        Some("tools/call") => vec![Step::Stall],
+        _ => vec![Step::Close],
+    })
+    .await;
+    let c = Client::builder(srv.url())
+        .lifecycle(LifecycleMode::Stateless)
+        .max_in_flight(2)
+        .connect()
+        .await
+        .unwrap();
+    let calls: Vec<_> = (0..3)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                c.call_tool_raw(
+                    "t",
+                    json!({}),
+                    CallOptions::timeout(Duration::from_millis(300)),
+                )
+                .await
+            })
+        })
+        .collect();
+    for call in calls {
+        let err = call.await.unwrap().unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+    }
+    assert_eq!(
+        srv.count("tools/call"),
+        2,
+        "the third call never got a slot"
+    );
+}
