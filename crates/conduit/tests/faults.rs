@@ -355,3 +355,31 @@ async fn the_in_flight_limit_holds_calls_back_within_their_deadline() {
         "the third call never got a slot"
     );
 }
+
+#[tokio::test]
+async fn secrets_never_reach_debug_output_or_errors() {
+    let builder = Client::builder("http://127.0.0.1:9/mcp").bearer("tok-very-secret");
+    let debug = format!("{builder:?}");
+    assert!(!debug.contains("tok-very-secret"), "{debug}");
+    let srv = server(|req, _| match req.rpc_method() {
+        Some("tools/list") => vec![Step::status(
+            401,
+            &[("www-authenticate", "Bearer error=\"invalid_token\"")],
+            "no",
+        )],
+        _ => vec![Step::Close],
+    })
+    .await;
+    let c = Client::builder(srv.url())
+        .lifecycle(LifecycleMode::Stateless)
+        .bearer("tok-very-secret")
+        .connect()
+        .await
+        .unwrap();
+    let err = c.list_tools().await.unwrap_err();
+    assert!(err.is_auth_required(), "{err}");
+    assert!(err.www_authenticate()[0].contains("invalid_token"));
+    assert!(!err.to_string().contains("tok-very-secret"));
+    assert!(!format!("{err:?}").contains("tok-very-secret"));
+    assert!(!format!("{c:?}").contains("tok-very-secret"));
+}
