@@ -50,6 +50,7 @@ pub struct ClientBuilder {
     listen_stream: bool,
     danger_accept_invalid_certs: bool,
     http_config: Option<HttpConfig>,
+    budget: Option<f64>,
     errors: Vec<String>,
 }
 
@@ -69,6 +70,7 @@ impl ClientBuilder {
             listen_stream: true,
             danger_accept_invalid_certs: false,
             http_config: None,
+            budget: None,
             errors: Vec::new(),
         }
     }
@@ -171,6 +173,18 @@ impl ClientBuilder {
         self
     }
 
+    /// A budget in DataGrout credits: every tool call is first estimated (`estimate_only:
+    /// true`) and refused with [`Error::BudgetExceeded`] — before it is sent — when the
+    /// estimate exceeds what remains. Spending is read from receipts (see
+    /// [`Client::ledger`](crate::Client::ledger)).
+    pub fn budget(mut self, credits: f64) -> Self {
+        if let Err(e) = crate::datagrout::ledger::check_budget(credits) {
+            self.errors.push(e.to_string());
+        }
+        self.budget = Some(credits);
+        self
+    }
+
     /// Connects: builds the transport and runs the lifecycle.
     pub async fn connect(self) -> Result<Client, Error> {
         if let Some(first) = self.errors.into_iter().next() {
@@ -200,6 +214,7 @@ impl ClientBuilder {
             stateful_version: self.stateful_version,
             capabilities: json!({}),
             use_intelligent_interface,
+            budget: self.budget,
         };
         let (tx, rx) = tokio::sync::mpsc::channel(conduit_transport::INBOUND_CAPACITY);
         let transport: Arc<dyn conduit_transport::Transport> = match self.transport {
