@@ -340,7 +340,7 @@ impl Client {
             && !crate::is_dg_url(self.url())
             && !self.costs().warned.swap(true, Ordering::Relaxed)
         {
-            tracing::warn!(
+            tracing::info!(
                 tool,
                 url = self.url(),
                 "DataGrout extension used against a URL that does not look like a DataGrout gateway"
