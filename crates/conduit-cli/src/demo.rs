@@ -22,11 +22,11 @@ pub(crate) async fn gateway(listen: &str, sse: bool) -> Result<(), Failure> {
             .response_mode(mode)
             .datagrout(true),
     )
-        .await
-        .map_err(|e| Failure {
-            message: format!("could not start the gateway: {e}"),
-            code: 1,
-        })?;
+    .await
+    .map_err(|e| Failure {
+        message: format!("could not start the gateway: {e}"),
+        code: 1,
+    })?;
     println!("{}", gateway.url());
     eprintln!("test gateway listening; Ctrl-C to stop");
     tokio::select! {
@@ -158,7 +158,9 @@ async fn datagrout_steps(url: &str) -> Result<(), Failure> {
     let estimate = client.estimate_cost(&tool, json!({"id": "123"})).await?;
     crate::datagrout::print_estimate(&estimate, false);
 
-    step(&format!("perform {tool} {{id: \"123\"}} — within the 10-credit budget"));
+    step(&format!(
+        "perform {tool} {{id: \"123\"}} — within the 10-credit budget"
+    ));
     let lead = client.perform(&tool, json!({"id": "123"})).await?;
     println!("{}", lead.data);
     if let Some(r) = lead.receipt() {

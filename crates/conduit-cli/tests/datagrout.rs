@@ -46,12 +46,17 @@ async fn discover_perform_estimate_flow_and_prism_print_results_and_receipts() {
     assert!(text.contains("quickbooks@1/list_invoices@1"), "{text}");
     assert!(text.contains("receipt: 0.25 credits"), "{text}");
 
-    let doc: Value = serde_json::from_str(&out(
-        &run(&url, &["--json", "discover", "salesforce lead", "--limit", "1"]).await,
-    ))
+    let doc: Value = serde_json::from_str(&out(&run(
+        &url,
+        &["--json", "discover", "salesforce lead", "--limit", "1"],
+    )
+    .await))
     .unwrap();
     assert_eq!(doc["result"]["tools"].as_array().unwrap().len(), 1);
-    assert_eq!(doc["result"]["tools"][0]["tool_name"], "salesforce@1/get_lead@1");
+    assert_eq!(
+        doc["result"]["tools"][0]["tool_name"],
+        "salesforce@1/get_lead@1"
+    );
     assert_eq!(doc["receipt"]["receipt"]["net_credits"], json!(0.25));
     let sent = gw.requests_for("tools/call");
     assert_eq!(
@@ -59,22 +64,49 @@ async fn discover_perform_estimate_flow_and_prism_print_results_and_receipts() {
         json!({"query": "salesforce lead", "limit": 1, "min_score": 0.0})
     );
 
-    let text = out(&run(&url, &["perform", "salesforce@1/get_lead@1", "--args", r#"{"id":"7"}"#]).await);
+    let text = out(&run(
+        &url,
+        &[
+            "perform",
+            "salesforce@1/get_lead@1",
+            "--args",
+            r#"{"id":"7"}"#,
+        ],
+    )
+    .await);
     assert!(text.contains("Lead 7"), "{text}");
-    assert!(text.contains("receipt: 1.5 credits (estimated 2, saved 0.5)"), "{text}");
+    assert!(
+        text.contains("receipt: 1.5 credits (estimated 2, saved 0.5)"),
+        "{text}"
+    );
 
-    let doc: Value = serde_json::from_str(&out(
-        &run(&url, &["--json", "estimate", "salesforce@1/get_lead@1", "--args", r#"{"id":"7"}"#]).await,
-    ))
+    let doc: Value = serde_json::from_str(&out(&run(
+        &url,
+        &[
+            "--json",
+            "estimate",
+            "salesforce@1/get_lead@1",
+            "--args",
+            r#"{"id":"7"}"#,
+        ],
+    )
+    .await))
     .unwrap();
     assert_eq!(doc["estimated_credits"], json!(2.0));
 
-    let plan = temp_json("plan.json", &json!({"steps": [{"tool": "salesforce@1/get_lead@1", "args": {"id": "1"}}]}));
-    let doc: Value = serde_json::from_str(&out(&run(&url, &["--json", "flow", &plan]).await)).unwrap();
+    let plan = temp_json(
+        "plan.json",
+        &json!({"steps": [{"tool": "salesforce@1/get_lead@1", "args": {"id": "1"}}]}),
+    );
+    let doc: Value =
+        serde_json::from_str(&out(&run(&url, &["--json", "flow", &plan]).await)).unwrap();
     assert_eq!(doc["result"]["status"], "completed");
     assert_eq!(doc["receipt"]["receipt"]["net_credits"], json!(1.5));
 
-    let data = temp_json("rows.json", &json!([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]));
+    let data = temp_json(
+        "rows.json",
+        &json!([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]),
+    );
     let text = out(&run(&url, &["prism", "csv", &data]).await);
     assert!(text.contains("id,name\\n1,a\\n2,b"), "{text}");
     assert!(text.contains("receipt: 0.5 credits"), "{text}");
@@ -93,7 +125,13 @@ async fn discover_perform_estimate_flow_and_prism_print_results_and_receipts() {
 async fn demo_walks_through_the_datagrout_steps() {
     let o = conduit(vec!["demo".into()]).await;
     let text = out(&o);
-    for needle in ["DataGrout discover", "estimate_cost", "receipt rcpt-", "Cost ledger totals", "budget: 8.25 of 10"] {
+    for needle in [
+        "DataGrout discover",
+        "estimate_cost",
+        "receipt rcpt-",
+        "Cost ledger totals",
+        "budget: 8.25 of 10",
+    ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
 }

@@ -73,12 +73,21 @@ const FOCUS_COST: f64 = 0.5;
 
 /// The meta-tools listed in `tools/list`.
 const META_TOOLS: &[(&str, &str)] = &[
-    ("data-grout/discovery.discover", "Semantic search over connected integrations"),
-    ("data-grout/discovery.perform", "Run an integration tool with cost tracking"),
+    (
+        "data-grout/discovery.discover",
+        "Semantic search over connected integrations",
+    ),
+    (
+        "data-grout/discovery.perform",
+        "Run an integration tool with cost tracking",
+    ),
     ("data-grout/discovery.guide", "Guided multi-step workflow"),
     ("data-grout/discovery.plan", "Plan tool calls for a goal"),
     ("data-grout/flow.into", "Run a flow plan"),
-    ("data-grout/prism.focus", "Convert data between semantic types"),
+    (
+        "data-grout/prism.focus",
+        "Convert data between semantic types",
+    ),
 ];
 
 fn find(name: &str) -> Option<&'static Integration> {
@@ -197,7 +206,9 @@ fn integration_output(i: &Integration, args: &Value) -> Result<Value, String> {
         }
         "salesforce@1/find_leads@1" => {
             let name = s("name").unwrap_or("");
-            Ok(json!({ "leads": [{ "id": "1", "name": format!("{name} One") }, { "id": "2", "name": format!("{name} Two") }] }))
+            Ok(
+                json!({ "leads": [{ "id": "1", "name": format!("{name} One") }, { "id": "2", "name": format!("{name} Two") }] }),
+            )
         }
         "quickbooks@1/list_invoices@1" => Ok(json!({ "invoices": [
             { "id": "INV-1", "amount": 120, "paid": false },
@@ -227,7 +238,12 @@ fn words(text: &str) -> Vec<String> {
 
 fn string_list(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -247,7 +263,11 @@ fn discover(args: &Value) -> Value {
         .map(|i| {
             let hay = words(&format!("{} {} {}", i.name, i.integration, i.description));
             let hits = wanted.iter().filter(|w| hay.contains(w)).count();
-            let score = if wanted.is_empty() { 0.0 } else { hits as f64 / wanted.len() as f64 };
+            let score = if wanted.is_empty() {
+                0.0
+            } else {
+                hits as f64 / wanted.len() as f64
+            };
             (score, i)
         })
         .filter(|(score, _)| *score > 0.0 && *score >= min_score)
@@ -314,7 +334,10 @@ fn guide(args: &Value) -> Value {
         }),
         _ => return tool_error("guide: a goal, or a session_id and a choice, are required".into()),
     };
-    with_meta_receipt(structured(payload), receipt("data-grout/discovery.guide", GUIDE_COST, GUIDE_COST, 0.0))
+    with_meta_receipt(
+        structured(payload),
+        receipt("data-grout/discovery.guide", GUIDE_COST, GUIDE_COST, 0.0),
+    )
 }
 
 fn plan(args: &Value) -> Value {
@@ -325,7 +348,8 @@ fn plan(args: &Value) -> Value {
     let Some(text) = text else {
         return tool_error("plan: a goal or a query is required".into());
     };
-    let found = discover(&json!({ "query": text, "limit": args.get("k").cloned().unwrap_or(json!(2)) }));
+    let found =
+        discover(&json!({ "query": text, "limit": args.get("k").cloned().unwrap_or(json!(2)) }));
     let steps: Vec<Value> = found["structuredContent"]["results"]
         .as_array()
         .into_iter()
@@ -347,7 +371,10 @@ fn flow_steps(args: &Value) -> Result<Vec<(String, Value)>, String> {
     steps
         .iter()
         .map(|s| {
-            let tool = s.get("tool").and_then(Value::as_str).ok_or("flow.into: every step needs a \"tool\"")?;
+            let tool = s
+                .get("tool")
+                .and_then(Value::as_str)
+                .ok_or("flow.into: every step needs a \"tool\"")?;
             Ok((tool.to_owned(), s.get("args").cloned().unwrap_or(json!({}))))
         })
         .collect()
@@ -377,7 +404,10 @@ fn flow_into(args: &Value) -> Value {
         "validated": args.get("validate_ctc").cloned().unwrap_or(json!(true)),
         "saved_as_skill": args.get("save_as_skill").cloned().unwrap_or(json!(false)),
     });
-    with_meta_receipt(structured(payload), receipt("data-grout/flow.into", cost, cost, savings))
+    with_meta_receipt(
+        structured(payload),
+        receipt("data-grout/flow.into", cost, cost, savings),
+    )
 }
 
 fn upper(v: &Value) -> Value {
@@ -399,7 +429,10 @@ fn focus(args: &Value) -> Value {
         "json" => data.clone(),
         "upper" => upper(&data),
         "keys" => {
-            let mut keys: Vec<&String> = data.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+            let mut keys: Vec<&String> = data
+                .as_object()
+                .map(|o| o.keys().collect())
+                .unwrap_or_default();
             keys.sort();
             json!(keys)
         }
@@ -415,7 +448,11 @@ fn focus(args: &Value) -> Value {
             };
             let mut header: Vec<String> = Vec::new();
             for row in rows {
-                for k in row.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+                for k in row
+                    .as_object()
+                    .map(|o| o.keys().cloned().collect::<Vec<_>>())
+                    .unwrap_or_default()
+                {
                     if !header.contains(&k) {
                         header.push(k);
                     }
@@ -435,14 +472,21 @@ fn focus(args: &Value) -> Value {
             }
             json!(lines.join("\n"))
         }
-        other => return tool_error(format!("prism.focus: unknown lens {other:?} (try upper, keys, count, csv, json)")),
+        other => {
+            return tool_error(format!(
+                "prism.focus: unknown lens {other:?} (try upper, keys, count, csv, json)"
+            ))
+        }
     };
     let payload = json!({
         "output": output,
         "source_type": args.get("source_type").cloned().unwrap_or(Value::Null),
         "target_type": lens,
     });
-    with_meta_receipt(structured(payload), receipt("data-grout/prism.focus", FOCUS_COST, FOCUS_COST, 0.0))
+    with_meta_receipt(
+        structured(payload),
+        receipt("data-grout/prism.focus", FOCUS_COST, FOCUS_COST, 0.0),
+    )
 }
 
 /// Every other `data-grout/*` tool: echoes what it received, with a compact receipt.

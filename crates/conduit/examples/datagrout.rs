@@ -47,7 +47,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let batch = client
         .perform_batch(vec![
-            BatchCall::new("slack@1/post_message@1", json!({"channel": "#sales", "text": "hi"})),
+            BatchCall::new(
+                "slack@1/post_message@1",
+                json!({"channel": "#sales", "text": "hi"}),
+            ),
             BatchCall::new("salesforce@1/get_lead@1", json!({"id": "9"})),
         ])
         .await;

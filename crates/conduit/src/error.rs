@@ -91,7 +91,9 @@ pub enum Error {
         remaining: f64,
     },
     /// A budget is set but the gateway gave no estimate for the call; it was not sent.
-    #[error("no cost estimate for `{tool}`: with a budget set, calls without an estimate are not sent")]
+    #[error(
+        "no cost estimate for `{tool}`: with a budget set, calls without an estimate are not sent"
+    )]
     EstimateUnavailable {
         /// The tool refused.
         tool: String,

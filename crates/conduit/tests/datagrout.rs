@@ -19,7 +19,11 @@ async fn gateway() -> TestGateway {
 async fn clients(gw: &TestGateway) -> Vec<Client> {
     let mut out = Vec::new();
     for mode in [LifecycleMode::Stateless, LifecycleMode::Stateful] {
-        let client = Client::builder(gw.url()).lifecycle(mode).connect().await.unwrap();
+        let client = Client::builder(gw.url())
+            .lifecycle(mode)
+            .connect()
+            .await
+            .unwrap();
         out.push(client);
     }
     assert_eq!(out[0].era(), Some(Era::Stateless));
@@ -87,8 +91,16 @@ async fn discover_sends_the_reference_arguments_and_parses_results_and_receipt()
             json!({"goal": "salesforce lead", "limit": 10, "min_score": 0.5, "integrations": ["salesforce"]})
         );
         assert_eq!(found.data.query_used, "salesforce lead");
-        let names: Vec<&str> = found.data.tools.iter().map(|t| t.tool_name.as_str()).collect();
-        assert_eq!(names, ["salesforce@1/get_lead@1", "salesforce@1/find_leads@1"]);
+        let names: Vec<&str> = found
+            .data
+            .tools
+            .iter()
+            .map(|t| t.tool_name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["salesforce@1/get_lead@1", "salesforce@1/find_leads@1"]
+        );
         assert_eq!(found.data.tools[1].score, Some(0.5));
     }
 }
@@ -109,13 +121,25 @@ async fn perform_sends_all_four_fields_and_returns_payload_and_receipt() {
                 json!({"tool": "salesforce@1/get_lead@1", "args": {"id": "123"}, "demux": false, "demux_mode": "strict"})
             )
         );
-        assert_eq!(lead.data, json!({"id": "123", "name": "Lead 123", "status": "open"}));
+        assert_eq!(
+            lead.data,
+            json!({"id": "123", "name": "Lead 123", "status": "open"})
+        );
         let r = lead.receipt().unwrap();
-        assert_eq!((r.net_credits, r.savings, r.actual_credits), (1.5, 0.5, 2.0));
+        assert_eq!(
+            (r.net_credits, r.savings, r.actual_credits),
+            (1.5, 0.5, 2.0)
+        );
         assert_eq!(r.receipt_id, "rcpt-salesforce@1/get_lead@1");
-        assert_eq!(r.transaction_id.as_deref(), Some("tx-salesforce@1/get_lead@1"));
+        assert_eq!(
+            r.transaction_id.as_deref(),
+            Some("tx-salesforce@1/get_lead@1")
+        );
         assert!(!r.byok.as_ref().unwrap().enabled);
-        assert_eq!(lead.meta.as_ref().unwrap().source, MetaSource::ResultMetaDatagrout);
+        assert_eq!(
+            lead.meta.as_ref().unwrap().source,
+            MetaSource::ResultMetaDatagrout
+        );
 
         client
             .perform("salesforce@1/get_lead@1", json!({"id": "9"}))
@@ -146,7 +170,10 @@ async fn perform_batch_keeps_input_order_and_fails_calls_separately() {
         let batch = vec![
             BatchCall::new("salesforce@1/get_lead@1", json!({"id": "1"})),
             BatchCall::new("nope@1/missing@1", json!({})),
-            BatchCall::new("slack@1/post_message@1", json!({"channel": "#ops", "text": "hi"})),
+            BatchCall::new(
+                "slack@1/post_message@1",
+                json!({"channel": "#ops", "text": "hi"}),
+            ),
             BatchCall::new("salesforce@1/get_lead@1", json!({})),
             BatchCall::new("salesforce@1/get_lead@1", json!({"id": "5"})),
         ];
@@ -161,7 +188,9 @@ async fn perform_batch_keeps_input_order_and_fails_calls_separately() {
         // One ordinary perform per call, each with an object as arguments (never an array).
         let mut sent = calls(&gw);
         assert_eq!(sent.len(), 5);
-        assert!(sent.iter().all(|(name, args)| name == "data-grout/discovery.perform" && args.is_object()));
+        assert!(sent
+            .iter()
+            .all(|(name, args)| name == "data-grout/discovery.perform" && args.is_object()));
         let mut expected: Vec<(String, Value)> = batch
             .iter()
             .map(|c| ("data-grout/discovery.perform".to_owned(), c.arguments()))
@@ -192,7 +221,10 @@ async fn guided_session_moves_across_tasks_and_completes() {
         );
         assert_eq!(session.session_id(), "gs:book a meeting");
         assert_eq!(session.state().options.len(), 2);
-        assert_eq!(session.state().options[1].metadata, Some(json!({"region": "us"})));
+        assert_eq!(
+            session.state().options[1].metadata,
+            Some(json!({"region": "us"}))
+        );
         assert!(matches!(session.complete(), Err(Error::InvalidArgument(_))));
 
         // Owned and Send: continue it on another task.
@@ -225,7 +257,13 @@ async fn plan_estimate_dg_flow_and_prism_send_the_reference_shapes() {
         let err = client.plan().k(3).await.unwrap_err();
         assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
         assert!(calls(&gw).is_empty());
-        let plan = client.plan().goal("unpaid invoices").k(1).return_call_handles(true).await.unwrap();
+        let plan = client
+            .plan()
+            .goal("unpaid invoices")
+            .k(1)
+            .return_call_handles(true)
+            .await
+            .unwrap();
         assert_eq!(
             only_call(&gw),
             (
@@ -233,7 +271,10 @@ async fn plan_estimate_dg_flow_and_prism_send_the_reference_shapes() {
                 json!({"goal": "unpaid invoices", "k": 1, "return_call_handles": true})
             )
         );
-        assert_eq!(plan.data["steps"][0]["tool"], "quickbooks@1/list_invoices@1");
+        assert_eq!(
+            plan.data["steps"][0]["tool"],
+            "quickbooks@1/list_invoices@1"
+        );
 
         // estimate_cost: the target tool itself, with estimate_only.
         let estimate = client
@@ -242,13 +283,19 @@ async fn plan_estimate_dg_flow_and_prism_send_the_reference_shapes() {
             .unwrap();
         assert_eq!(
             only_call(&gw),
-            ("salesforce@1/get_lead@1".into(), json!({"id": "1", "estimate_only": true}))
+            (
+                "salesforce@1/get_lead@1".into(),
+                json!({"id": "1", "estimate_only": true})
+            )
         );
         assert_eq!(estimate.estimated_credits, Some(2.0));
 
         // dg: data-grout/<short>, params or {}.
         client.dg("logic.worlds", None).await.unwrap();
-        assert_eq!(only_call(&gw), ("data-grout/logic.worlds".into(), json!({})));
+        assert_eq!(
+            only_call(&gw),
+            ("data-grout/logic.worlds".into(), json!({}))
+        );
 
         // flow_into
         let flow_plan = json!({"steps": [
@@ -294,38 +341,167 @@ async fn every_namespace_operation_sends_the_reference_tool_and_arguments() {
         gw.clear_requests();
         let p = json!({"k": "v"});
         let cases: Vec<(conduit::datagrout::DgCall, &str, Value)> = vec![
-            (client.warden().canary(p.clone()), "warden.canary", p.clone()),
-            (client.warden().verify_intent(p.clone()), "warden.intent", p.clone()),
-            (client.warden().adjudicate(p.clone()), "warden.adjudicate", p.clone()),
-            (client.warden().ensemble(p.clone()), "warden.ensemble", p.clone()),
-            (client.prism().refract("tidy", json!([1])), "prism.refract", json!({"goal": "tidy", "payload": [1], "verbose": false, "chart": false})),
-            (client.prism().chart("bars", json!([1])), "prism.chart", json!({"goal": "bars", "payload": [1]})),
-            (client.prism().render("report").arg("sections", ["a"]), "prism.render", json!({"goal": "report", "format": "markdown", "sections": ["a"]})),
-            (client.prism().export(json!("c"), "csv"), "prism.export", json!({"content": "c", "format": "csv"})),
-            (client.logic().remember("sky is blue"), "logic.remember", json!({"tag": "default", "statement": "sky is blue"})),
-            (client.logic().remember_facts(json!([{"f": 1}])).arg("tag", "t"), "logic.remember", json!({"tag": "t", "facts": [{"f": 1}]})),
-            (client.logic().query("what color?"), "logic.query", json!({"limit": 50, "question": "what color?"})),
-            (client.logic().query_patterns(json!(["p"])), "logic.query", json!({"limit": 50, "patterns": ["p"]})),
-            (client.logic().forget(&["h1", "h2"]), "logic.forget", json!({"handles": ["h1", "h2"]})),
-            (client.logic().forget_pattern("color(_)"), "logic.forget", json!({"pattern": "color(_)"})),
-            (client.logic().reflect(), "logic.reflect", json!({"summary_only": false})),
-            (client.logic().reflect_entity("sky", true), "logic.reflect", json!({"summary_only": true, "entity": "sky"})),
-            (client.logic().constrain("no red"), "logic.constrain", json!({"rule": "no red", "tag": "constraint"})),
-            (client.logic().hydrate(p.clone()), "logic.hydrate", p.clone()),
-            (client.logic().import_cell(p.clone()), "logic.import", p.clone()),
+            (
+                client.warden().canary(p.clone()),
+                "warden.canary",
+                p.clone(),
+            ),
+            (
+                client.warden().verify_intent(p.clone()),
+                "warden.intent",
+                p.clone(),
+            ),
+            (
+                client.warden().adjudicate(p.clone()),
+                "warden.adjudicate",
+                p.clone(),
+            ),
+            (
+                client.warden().ensemble(p.clone()),
+                "warden.ensemble",
+                p.clone(),
+            ),
+            (
+                client.prism().refract("tidy", json!([1])),
+                "prism.refract",
+                json!({"goal": "tidy", "payload": [1], "verbose": false, "chart": false}),
+            ),
+            (
+                client.prism().chart("bars", json!([1])),
+                "prism.chart",
+                json!({"goal": "bars", "payload": [1]}),
+            ),
+            (
+                client.prism().render("report").arg("sections", ["a"]),
+                "prism.render",
+                json!({"goal": "report", "format": "markdown", "sections": ["a"]}),
+            ),
+            (
+                client.prism().export(json!("c"), "csv"),
+                "prism.export",
+                json!({"content": "c", "format": "csv"}),
+            ),
+            (
+                client.logic().remember("sky is blue"),
+                "logic.remember",
+                json!({"tag": "default", "statement": "sky is blue"}),
+            ),
+            (
+                client
+                    .logic()
+                    .remember_facts(json!([{"f": 1}]))
+                    .arg("tag", "t"),
+                "logic.remember",
+                json!({"tag": "t", "facts": [{"f": 1}]}),
+            ),
+            (
+                client.logic().query("what color?"),
+                "logic.query",
+                json!({"limit": 50, "question": "what color?"}),
+            ),
+            (
+                client.logic().query_patterns(json!(["p"])),
+                "logic.query",
+                json!({"limit": 50, "patterns": ["p"]}),
+            ),
+            (
+                client.logic().forget(&["h1", "h2"]),
+                "logic.forget",
+                json!({"handles": ["h1", "h2"]}),
+            ),
+            (
+                client.logic().forget_pattern("color(_)"),
+                "logic.forget",
+                json!({"pattern": "color(_)"}),
+            ),
+            (
+                client.logic().reflect(),
+                "logic.reflect",
+                json!({"summary_only": false}),
+            ),
+            (
+                client.logic().reflect_entity("sky", true),
+                "logic.reflect",
+                json!({"summary_only": true, "entity": "sky"}),
+            ),
+            (
+                client.logic().constrain("no red"),
+                "logic.constrain",
+                json!({"rule": "no red", "tag": "constraint"}),
+            ),
+            (
+                client.logic().hydrate(p.clone()),
+                "logic.hydrate",
+                p.clone(),
+            ),
+            (
+                client.logic().import_cell(p.clone()),
+                "logic.import",
+                p.clone(),
+            ),
             (client.logic().worlds(p.clone()), "logic.worlds", p.clone()),
             (client.logic().export_cell(None), "logic.export", json!({})),
-            (client.logic().tabulate(Some(p.clone())), "logic.tabulate", p.clone()),
-            (client.flow().route(json!([{"if": "x"}])).arg("else", "fallback"), "flow.route", json!({"branches": [{"if": "x"}], "else": "fallback"})),
-            (client.flow().request_approval("deploy").arg("reason", "prod"), "flow.request-approval", json!({"action": "deploy", "reason": "prod"})),
-            (client.flow().request_feedback(&["email"], "missing"), "flow.request-feedback", json!({"missing_fields": ["email"], "reason": "missing"})),
-            (client.flow().history().arg("status", "failed"), "inspect.execution-history", json!({"limit": 20, "offset": 0, "refractions_only": false, "status": "failed"})),
-            (client.flow().details("ex-1"), "inspect.execution-details", json!({"execution_id": "ex-1"})),
-            (client.deliverables().register(p.clone()), "deliverables.register", p.clone()),
-            (client.deliverables().list(None), "deliverables.list", json!({})),
-            (client.deliverables().get("r1"), "deliverables.get", json!({"ref": "r1"})),
-            (client.ephemerals().list(Some(p.clone())), "ephemerals.list", p.clone()),
-            (client.ephemerals().inspect("c1"), "ephemerals.inspect", json!({"cache_ref": "c1"})),
+            (
+                client.logic().tabulate(Some(p.clone())),
+                "logic.tabulate",
+                p.clone(),
+            ),
+            (
+                client
+                    .flow()
+                    .route(json!([{"if": "x"}]))
+                    .arg("else", "fallback"),
+                "flow.route",
+                json!({"branches": [{"if": "x"}], "else": "fallback"}),
+            ),
+            (
+                client
+                    .flow()
+                    .request_approval("deploy")
+                    .arg("reason", "prod"),
+                "flow.request-approval",
+                json!({"action": "deploy", "reason": "prod"}),
+            ),
+            (
+                client.flow().request_feedback(&["email"], "missing"),
+                "flow.request-feedback",
+                json!({"missing_fields": ["email"], "reason": "missing"}),
+            ),
+            (
+                client.flow().history().arg("status", "failed"),
+                "inspect.execution-history",
+                json!({"limit": 20, "offset": 0, "refractions_only": false, "status": "failed"}),
+            ),
+            (
+                client.flow().details("ex-1"),
+                "inspect.execution-details",
+                json!({"execution_id": "ex-1"}),
+            ),
+            (
+                client.deliverables().register(p.clone()),
+                "deliverables.register",
+                p.clone(),
+            ),
+            (
+                client.deliverables().list(None),
+                "deliverables.list",
+                json!({}),
+            ),
+            (
+                client.deliverables().get("r1"),
+                "deliverables.get",
+                json!({"ref": "r1"}),
+            ),
+            (
+                client.ephemerals().list(Some(p.clone())),
+                "ephemerals.list",
+                p.clone(),
+            ),
+            (
+                client.ephemerals().inspect("c1"),
+                "ephemerals.inspect",
+                json!({"cache_ref": "c1"}),
+            ),
         ];
         for (call, tool, args) in cases {
             let response = call.await.unwrap();
@@ -357,13 +533,19 @@ async fn budget_refuses_over_estimate_calls_before_sending_them() {
             .unwrap();
         gw.clear_requests();
         // get_lead costs 2 (net 1.5): first call fits.
-        client.perform("salesforce@1/get_lead@1", json!({"id": "1"})).await.unwrap();
+        client
+            .perform("salesforce@1/get_lead@1", json!({"id": "1"}))
+            .await
+            .unwrap();
         let sent = calls(&gw);
         assert_eq!(sent.len(), 2, "estimate, then the call: {sent:?}");
         assert_eq!(sent[0].1["estimate_only"], json!(true));
         assert!(sent[1].1.get("estimate_only").is_none());
         let status = client.budget().unwrap();
-        assert_eq!((status.spent, status.reserved, status.remaining), (1.5, 0.0, 1.5));
+        assert_eq!(
+            (status.spent, status.reserved, status.remaining),
+            (1.5, 0.0, 1.5)
+        );
         gw.clear_requests();
 
         // Second: estimate 2 > 1.5 remaining: refused, only the estimate went out.
@@ -372,7 +554,11 @@ async fn budget_refuses_over_estimate_calls_before_sending_them() {
             .await
             .unwrap_err();
         match &err {
-            Error::BudgetExceeded { tool, estimated, remaining } => {
+            Error::BudgetExceeded {
+                tool,
+                estimated,
+                remaining,
+            } => {
                 assert_eq!(tool, "data-grout/discovery.perform");
                 assert_eq!((*estimated, *remaining), (2.0, 1.5));
             }
@@ -384,18 +570,29 @@ async fn budget_refuses_over_estimate_calls_before_sending_them() {
         gw.clear_requests();
 
         // A tool without an estimate is refused too (the gateway's `echo` gives none).
-        let err = client.call_tool("echo", json!({"message": "hi"})).await.unwrap_err();
+        let err = client
+            .call_tool("echo", json!({"message": "hi"}))
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::EstimateUnavailable { .. }), "{err}");
-        assert!(calls(&gw).iter().all(|(_, a)| a["estimate_only"] == json!(true)));
+        assert!(calls(&gw)
+            .iter()
+            .all(|(_, a)| a["estimate_only"] == json!(true)));
 
         // A new budget starts from zero.
         client.set_budget(Some(10.0)).unwrap();
-        client.perform("salesforce@1/get_lead@1", json!({"id": "3"})).await.unwrap();
+        client
+            .perform("salesforce@1/get_lead@1", json!({"id": "3"}))
+            .await
+            .unwrap();
         assert_eq!(client.budget().unwrap().spent, 1.5);
         client.set_budget(None).unwrap();
         assert!(client.budget().is_none());
         gw.clear_requests();
-        client.call_tool("echo", json!({"message": "hi"})).await.unwrap();
+        client
+            .call_tool("echo", json!({"message": "hi"}))
+            .await
+            .unwrap();
         assert_eq!(calls(&gw).len(), 1, "no estimate without a budget");
     }
     assert!(matches!(
@@ -409,15 +606,27 @@ async fn ledger_totals_over_a_mixed_session() {
     let gw = gateway().await;
     for client in clients(&gw).await {
         client.discover("salesforce lead").await.unwrap(); // 0.25
-        client.perform("salesforce@1/get_lead@1", json!({"id": "1"})).await.unwrap(); // 1.5, saved 0.5
+        client
+            .perform("salesforce@1/get_lead@1", json!({"id": "1"}))
+            .await
+            .unwrap(); // 1.5, saved 0.5
         client
             .call_tool("quickbooks@1/list_invoices@1", json!({}))
             .await
             .unwrap(); // 1.25, saved 0.25
         client.logic().remember("x").await.unwrap(); // 0.25 (compact)
-        client.estimate_cost("github@1/create_issue@1", json!({})).await.unwrap(); // no receipt
-        let _ = client.perform("salesforce@1/get_lead@1", json!({})).await.unwrap_err(); // no receipt
-        client.call_tool("echo", json!({"message": "m"})).await.unwrap(); // not DataGrout
+        client
+            .estimate_cost("github@1/create_issue@1", json!({}))
+            .await
+            .unwrap(); // no receipt
+        let _ = client
+            .perform("salesforce@1/get_lead@1", json!({}))
+            .await
+            .unwrap_err(); // no receipt
+        client
+            .call_tool("echo", json!({"message": "m"}))
+            .await
+            .unwrap(); // not DataGrout
         let clone = client.clone();
         let batch = clone
             .perform_batch(vec![
@@ -429,13 +638,28 @@ async fn ledger_totals_over_a_mixed_session() {
 
         let ledger = client.ledger();
         assert_eq!(ledger.total.calls, 6);
-        assert_eq!(ledger.total.credits_spent, 0.25 + 1.5 + 1.25 + 0.25 + 1.5 + 1.0);
+        assert_eq!(
+            ledger.total.credits_spent,
+            0.25 + 1.5 + 1.25 + 0.25 + 1.5 + 1.0
+        );
         assert_eq!(ledger.total.credits_saved, 0.5 + 0.25 + 0.5);
         let lead = &ledger.per_tool["salesforce@1/get_lead@1"];
-        assert_eq!((lead.calls, lead.credits_spent, lead.credits_saved), (2, 3.0, 1.0));
-        assert_eq!(ledger.per_tool["data-grout/discovery.discover"].credits_spent, 0.25);
-        assert_eq!(ledger.per_tool["data-grout/logic.remember"].credits_spent, 0.25);
-        assert_eq!(ledger.per_tool["quickbooks@1/list_invoices@1"].credits_saved, 0.25);
+        assert_eq!(
+            (lead.calls, lead.credits_spent, lead.credits_saved),
+            (2, 3.0, 1.0)
+        );
+        assert_eq!(
+            ledger.per_tool["data-grout/discovery.discover"].credits_spent,
+            0.25
+        );
+        assert_eq!(
+            ledger.per_tool["data-grout/logic.remember"].credits_spent,
+            0.25
+        );
+        assert_eq!(
+            ledger.per_tool["quickbooks@1/list_invoices@1"].credits_saved,
+            0.25
+        );
         assert!(!ledger.per_tool.contains_key("echo"));
         assert!(!ledger.per_tool.contains_key("github@1/create_issue@1"));
 
@@ -449,7 +673,13 @@ async fn intelligent_interface_keeps_only_datagrout_tools() {
     let gw = gateway().await;
     let all = Client::builder(gw.url()).connect().await.unwrap();
     assert!(!all.uses_intelligent_interface(), "not a DataGrout URL");
-    let names: Vec<String> = all.list_tools().await.unwrap().into_iter().map(|t| t.name).collect();
+    let names: Vec<String> = all
+        .list_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
     assert!(names.contains(&"salesforce@1/get_lead@1".to_owned()));
 
     let dg = Client::builder(gw.url())
@@ -457,9 +687,18 @@ async fn intelligent_interface_keeps_only_datagrout_tools() {
         .connect()
         .await
         .unwrap();
-    let names: Vec<String> = dg.list_tools().await.unwrap().into_iter().map(|t| t.name).collect();
+    let names: Vec<String> = dg
+        .list_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
     assert!(names.contains(&"data-grout/discovery.discover".to_owned()));
-    assert!(names.contains(&"echo".to_owned()), "names without @ are kept");
+    assert!(
+        names.contains(&"echo".to_owned()),
+        "names without @ are kept"
+    );
     assert!(names.iter().all(|n| !n.contains('@')), "{names:?}");
 
     // The reference's rule, name by name.

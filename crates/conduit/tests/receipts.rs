@@ -12,18 +12,39 @@ use serde_json::{json, Value};
 fn finds_the_block_wherever_the_gateway_put_it() {
     let receipt = json!({"receipt_id": "r", "net_credits": 3, "savings": 1, "actual_credits": 4});
     let cases = [
-        (json!({"content": [], "_meta": {"datagrout": {"receipt": receipt}}}), MetaSource::ResultMetaDatagrout),
-        (json!({"content": [], "_datagrout": {"receipt": receipt}}), MetaSource::ResultDatagrout),
-        (json!({"content": [], "_meta": {"receipt": receipt, "progressToken": 1}}), MetaSource::ResultMeta),
-        (json!({"content": [], "structuredContent": {"x": 1, "_datagrout": {"receipt": receipt}}}), MetaSource::StructuredContent),
-        (json!({"content": [], "structuredContent": {"_meta": {"datagrout": {"receipt": receipt}}}}), MetaSource::StructuredContent),
-        (json!({"content": [{"type": "text", "text": json!({"_datagrout": {"receipt": receipt}}).to_string()}]}), MetaSource::TextContent),
+        (
+            json!({"content": [], "_meta": {"datagrout": {"receipt": receipt}}}),
+            MetaSource::ResultMetaDatagrout,
+        ),
+        (
+            json!({"content": [], "_datagrout": {"receipt": receipt}}),
+            MetaSource::ResultDatagrout,
+        ),
+        (
+            json!({"content": [], "_meta": {"receipt": receipt, "progressToken": 1}}),
+            MetaSource::ResultMeta,
+        ),
+        (
+            json!({"content": [], "structuredContent": {"x": 1, "_datagrout": {"receipt": receipt}}}),
+            MetaSource::StructuredContent,
+        ),
+        (
+            json!({"content": [], "structuredContent": {"_meta": {"datagrout": {"receipt": receipt}}}}),
+            MetaSource::StructuredContent,
+        ),
+        (
+            json!({"content": [{"type": "text", "text": json!({"_datagrout": {"receipt": receipt}}).to_string()}]}),
+            MetaSource::TextContent,
+        ),
     ];
     for (result, source) in cases {
         let meta = extract_meta_value(&result).unwrap_or_else(|| panic!("{result}"));
         assert_eq!(meta.source, source, "{result}");
         let r = meta.receipt.as_ref().unwrap();
-        assert_eq!((r.net_credits, r.savings, r.actual_credits), (3.0, 1.0, 4.0));
+        assert_eq!(
+            (r.net_credits, r.savings, r.actual_credits),
+            (3.0, 1.0, 4.0)
+        );
         assert_eq!(r.receipt_id, "r");
         // The typed path agrees.
         let typed: CallToolResult = serde_json::from_value(result).unwrap();
@@ -91,7 +112,10 @@ fn compact_credits_become_a_receipt() {
     let meta = extract_meta_value(&result).unwrap();
     assert_eq!(meta.source, MetaSource::ResultCompact);
     let r = meta.receipt.unwrap();
-    assert_eq!((r.estimated_credits, r.actual_credits, r.net_credits), (3.0, 2.0, 2.0));
+    assert_eq!(
+        (r.estimated_credits, r.actual_credits, r.net_credits),
+        (3.0, 2.0, 2.0)
+    );
     assert_eq!(r.balance_after, Some(98.0));
     assert_eq!(r.breakdown["premium"], json!(1));
     assert_eq!(r.breakdown["llm"], json!(0.5));
@@ -102,7 +126,8 @@ fn arb_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         prop_oneof![
             Just("receipt".to_owned()),
             Just("_meta".to_owned()),

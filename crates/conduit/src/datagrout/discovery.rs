@@ -389,7 +389,10 @@ impl Guide {
 into_future!(Guide, GuidedSession);
 
 async fn guide_step(client: &Client, args: Value) -> Result<DgResponse<GuideState>, Error> {
-    client.dg_call(tools::GUIDE, args).await?.parse(tools::GUIDE)
+    client
+        .dg_call(tools::GUIDE, args)
+        .await?
+        .parse(tools::GUIDE)
 }
 
 /// A guided workflow in progress. Owned and `Send`: it can move to another task.
@@ -473,13 +476,15 @@ impl Plan {
 
     /// The query.
     pub fn query(mut self, query: impl Into<String>) -> Self {
-        self.args.insert("query".into(), Value::String(query.into()));
+        self.args
+            .insert("query".into(), Value::String(query.into()));
         self
     }
 
     /// The server to plan against.
     pub fn server(mut self, server: impl Into<String>) -> Self {
-        self.args.insert("server".into(), Value::String(server.into()));
+        self.args
+            .insert("server".into(), Value::String(server.into()));
         self
     }
 
@@ -550,7 +555,10 @@ impl Client {
     /// does not allow (arguments must be an object). Conduit sends one ordinary `perform` per
     /// call instead — exactly what [`Client::perform`] sends — so each call succeeds or fails
     /// on its own and has its own receipt.
-    pub async fn perform_batch(&self, calls: Vec<BatchCall>) -> Vec<Result<DgResponse<Value>, Error>> {
+    pub async fn perform_batch(
+        &self,
+        calls: Vec<BatchCall>,
+    ) -> Vec<Result<DgResponse<Value>, Error>> {
         self.perform_batch_with(calls, PERFORM_BATCH_CONCURRENCY)
             .await
     }

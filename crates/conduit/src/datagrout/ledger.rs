@@ -211,7 +211,8 @@ impl Client {
         if let Some(c) = credits {
             check_budget(c)?;
         }
-        self.costs().with(|s| s.budget = credits.map(|b| (b, 0.0, 0.0)));
+        self.costs()
+            .with(|s| s.budget = credits.map(|b| (b, 0.0, 0.0)));
         Ok(())
     }
 }

@@ -190,7 +190,11 @@ impl DgCall {
 
     /// A call with the caller's parameters: an object, or `null`/`None` for `{}`. Anything
     /// else fails with [`Error::InvalidArgument`] when sent (nothing is sent).
-    pub(crate) fn from_value(client: &Client, tool: impl Into<String>, params: Option<Value>) -> Self {
+    pub(crate) fn from_value(
+        client: &Client,
+        tool: impl Into<String>,
+        params: Option<Value>,
+    ) -> Self {
         let tool = tool.into();
         let (args, invalid) = match params {
             None | Some(Value::Null) => (Map::new(), None),

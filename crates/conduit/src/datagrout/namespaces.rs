@@ -8,7 +8,6 @@ use serde_json::{json, Map, Value};
 use super::{object, DgCall};
 use crate::Client;
 
-
 macro_rules! namespace {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -323,6 +322,9 @@ impl Ephemerals {
 
     /// Inspects one (`ephemerals.inspect`): sends `{cache_ref}`.
     pub fn inspect(&self, cache_ref: &str) -> DgCall {
-        self.call("ephemerals.inspect", object([("cache_ref", json!(cache_ref))]))
+        self.call(
+            "ephemerals.inspect",
+            object([("cache_ref", json!(cache_ref))]),
+        )
     }
 }
