@@ -16,12 +16,17 @@ pub(crate) async fn gateway(listen: &str, sse: bool) -> Result<(), Failure> {
     } else {
         ResponseMode::Json
     };
-    let gateway = TestGateway::start(GatewayConfig::default().listen(addr).response_mode(mode))
-        .await
-        .map_err(|e| Failure {
-            message: format!("could not start the gateway: {e}"),
-            code: 1,
-        })?;
+    let gateway = TestGateway::start(
+        GatewayConfig::default()
+            .listen(addr)
+            .response_mode(mode)
+            .datagrout(true),
+    )
+    .await
+    .map_err(|e| Failure {
+        message: format!("could not start the gateway: {e}"),
+        code: 1,
+    })?;
     println!("{}", gateway.url());
     eprintln!("test gateway listening; Ctrl-C to stop");
     tokio::select! {
@@ -38,7 +43,7 @@ fn step(title: &str) {
 
 /// Starts the embedded gateway and walks through a session in both eras.
 pub(crate) async fn demo() -> Result<(), Failure> {
-    let gateway = TestGateway::start(GatewayConfig::default())
+    let gateway = TestGateway::start(GatewayConfig::default().datagrout(true))
         .await
         .map_err(|e| Failure {
             message: format!("could not start the gateway: {e}"),
@@ -118,10 +123,58 @@ pub(crate) async fn demo() -> Result<(), Failure> {
     crate::output::call_result(&sum);
     stateful.close().await?;
 
+    datagrout_steps(&url).await?;
+
     println!(
         "\nThe gateway saw {} HTTP requests. Done.",
         gateway.requests().len()
     );
     gateway.shutdown().await;
+    Ok(())
+}
+
+/// The DataGrout walk-through: discover → estimate → perform → receipt → ledger totals.
+async fn datagrout_steps(url: &str) -> Result<(), Failure> {
+    let client = Client::builder(url).budget(10.0).connect().await?;
+
+    step("DataGrout discover \"salesforce lead\" (semantic search)");
+    let found = client.discover("salesforce lead").limit(3).await?;
+    for t in &found.data.tools {
+        println!(
+            "{:<34} score {:.2}",
+            t.tool_name,
+            t.score.unwrap_or_default()
+        );
+    }
+    let Some(top) = found.data.tools.first() else {
+        return Err(Failure {
+            message: "discover found nothing".into(),
+            code: 1,
+        });
+    };
+    let tool = top.tool_name.clone();
+
+    step(&format!("estimate_cost {tool} (estimate_only: true)"));
+    let estimate = client.estimate_cost(&tool, json!({"id": "123"})).await?;
+    crate::datagrout::print_estimate(&estimate, false);
+
+    step(&format!(
+        "perform {tool} {{id: \"123\"}} — within the 10-credit budget"
+    ));
+    let lead = client.perform(&tool, json!({"id": "123"})).await?;
+    println!("{}", lead.data);
+    if let Some(r) = lead.receipt() {
+        println!(
+            "receipt {}: {} credits charged, {} saved",
+            r.receipt_id, r.net_credits, r.savings
+        );
+    }
+
+    step("Cost ledger totals");
+    crate::datagrout::print_ledger(&client);
+    if let Some(b) = client.budget() {
+        println!("budget: {} of {} credits left", b.remaining, b.limit);
+    }
+    client.close().await?;
     Ok(())
 }

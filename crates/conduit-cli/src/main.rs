@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod conformance;
+mod datagrout;
 mod demo;
 mod output;
 
@@ -79,6 +80,9 @@ enum Command {
         #[arg(long)]
         sse: bool,
     },
+    /// DataGrout extensions: discover, perform, estimate, flow, prism.
+    #[command(flatten)]
+    DataGrout(datagrout::DgCommand),
     /// Start the embedded test gateway and walk through a session.
     #[command(after_help = "Example:\n  conduit demo")]
     Demo,
@@ -274,6 +278,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             client.close().await?;
             Ok(())
+        }
+        Command::DataGrout(cmd) => {
+            let client = connect(&global).await?;
+            let result = datagrout::run(&client, cmd, global.json).await;
+            let _ = client.close().await;
+            result
         }
         Command::Tools(cmd) => {
             let client = connect(&global).await?;

@@ -72,6 +72,7 @@ pub struct GatewayConfig {
     pub(crate) instructions: Option<String>,
     pub(crate) faults: Faults,
     pub(crate) validate_origin: bool,
+    pub(crate) datagrout: bool,
 }
 
 impl Default for GatewayConfig {
@@ -91,6 +92,7 @@ impl Default for GatewayConfig {
             ),
             faults: Faults::default(),
             validate_origin: true,
+            datagrout: false,
         }
     }
 }
@@ -182,6 +184,14 @@ impl GatewayConfig {
     #[must_use]
     pub fn validate_origin(mut self, enabled: bool) -> Self {
         self.validate_origin = enabled;
+        self
+    }
+
+    /// Whether `tools/list` also lists the DataGrout meta-tools and the fake integrations
+    /// (default `false`; they are callable either way).
+    #[must_use]
+    pub fn datagrout(mut self, enabled: bool) -> Self {
+        self.datagrout = enabled;
         self
     }
 

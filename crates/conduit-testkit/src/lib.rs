@@ -32,11 +32,17 @@
 //! `test://text/1`…`test://text/5`, `test://blob/1` and the template `test://items/{id}`;
 //! prompts `greeting` and `plain`; `completion/complete`; `logging/setLevel` and `ping` (stateful
 //! era only).
+//!
+//! It also plays a DataGrout gateway: the `data-grout/...` meta-tools (discover, perform, guide,
+//! plan, flows, Prism, Logic, Warden, …), fake integrations such as `salesforce@1/get_lead@1`,
+//! receipts and `estimate_only`. They are always callable and listed by `tools/list` only with
+//! [`GatewayConfig::datagrout`].
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod config;
+mod datagrout;
 mod faults;
 mod features;
 mod gateway;

@@ -54,6 +54,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     max_response_bytes: Option<usize>,
     max_in_flight: Option<usize>,
+    budget: Option<f64>,
     errors: Vec<String>,
 }
 
@@ -76,6 +77,7 @@ impl ClientBuilder {
             retry: RetryPolicy::default(),
             max_response_bytes: None,
             max_in_flight: None,
+            budget: None,
             errors: Vec::new(),
         }
     }
@@ -208,6 +210,18 @@ impl ClientBuilder {
         self
     }
 
+    /// A budget in DataGrout credits: every tool call is first estimated (`estimate_only:
+    /// true`) and refused with [`Error::BudgetExceeded`] — before it is sent — when the
+    /// estimate exceeds what remains. Spending is read from receipts (see
+    /// [`Client::ledger`](crate::Client::ledger)).
+    pub fn budget(mut self, credits: f64) -> Self {
+        if let Err(e) = crate::datagrout::ledger::check_budget(credits) {
+            self.errors.push(e.to_string());
+        }
+        self.budget = Some(credits);
+        self
+    }
+
     /// Connects: builds the transport and runs the lifecycle.
     pub async fn connect(self) -> Result<Client, Error> {
         if let Some(first) = self.errors.into_iter().next() {
@@ -238,6 +252,7 @@ impl ClientBuilder {
             capabilities: json!({}),
             use_intelligent_interface,
             max_in_flight: self.max_in_flight,
+            budget: self.budget,
         };
         let (tx, rx) = tokio::sync::mpsc::channel(conduit_transport::INBOUND_CAPACITY);
         let transport: Arc<dyn conduit_transport::Transport> = match self.transport {

@@ -106,6 +106,7 @@ pub(crate) struct ClientSettings {
     pub(crate) capabilities: Value,
     pub(crate) use_intelligent_interface: bool,
     pub(crate) max_in_flight: Option<usize>,
+    pub(crate) budget: Option<f64>,
 }
 
 pub(crate) struct ClientInner {
@@ -124,6 +125,8 @@ pub(crate) struct ClientInner {
     closed: AtomicBool,
     /// Bounds the requests in flight, when configured.
     in_flight: Option<Arc<tokio::sync::Semaphore>>,
+    /// The DataGrout cost ledger and budget.
+    costs: crate::datagrout::ledger::CostState,
 }
 
 impl Drop for ClientInner {
@@ -207,6 +210,7 @@ impl Client {
     ) -> Result<Client, Error> {
         let settings_in_flight = settings.max_in_flight;
         let inner = Arc::new(ClientInner {
+            costs: crate::datagrout::ledger::CostState::new(settings.budget),
             url: settings.url.clone(),
             transport,
             settings,
@@ -563,13 +567,32 @@ impl Client {
         Ok(result)
     }
 
-    /// Calls a tool and returns its result as it is, `isError` included.
+    /// Calls a tool and returns its result as it is, `isError` included. Its receipt, if
+    /// any, updates the [ledger](Client::ledger); with a [budget](ClientBuilder::budget) the
+    /// call is estimated first and refused when over budget.
     pub async fn call_tool_raw(
         &self,
         name: &str,
         arguments: Value,
         options: CallOptions,
     ) -> Result<CallToolResult, Error> {
+        let _reservation = crate::datagrout::ledger::before_call(self, name, &arguments).await?;
+        self.send_tool_call(name, arguments, options).await
+    }
+
+    /// The DataGrout cost ledger and budget.
+    pub(crate) fn costs(&self) -> &crate::datagrout::ledger::CostState {
+        &self.inner.costs
+    }
+
+    /// `tools/call` without the budget check (the estimate itself goes through here).
+    pub(crate) async fn send_tool_call(
+        &self,
+        name: &str,
+        arguments: Value,
+        options: CallOptions,
+    ) -> Result<CallToolResult, Error> {
+        let ledger_key = crate::datagrout::ledger::ledger_key(name, &arguments);
         let mut params = Map::new();
         params.insert("name".into(), Value::String(name.to_owned()));
         match arguments {
@@ -586,7 +609,10 @@ impl Client {
         let value = self
             .request_with("tools/call", Some(Value::Object(params)), options)
             .await?;
-        serde_json::from_value(value).map_err(|e| Error::protocol("tools/call", e.to_string()))
+        let result: CallToolResult = serde_json::from_value(value)
+            .map_err(|e| Error::protocol("tools/call", e.to_string()))?;
+        crate::datagrout::ledger::after_call(self, ledger_key, &result);
+        Ok(result)
     }
 
     /// Every resource (all pages).

@@ -77,6 +77,27 @@ pub enum Error {
     /// The client was closed.
     #[error("the client is closed")]
     Closed,
+    /// An argument is invalid (nothing was sent).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The budget does not cover the call's estimate; the call was not sent.
+    #[error("budget exceeded: `{tool}` is estimated at {estimated} credits but only {remaining} remain; the call was not sent")]
+    BudgetExceeded {
+        /// The tool refused.
+        tool: String,
+        /// Its estimated cost.
+        estimated: f64,
+        /// What remained of the budget.
+        remaining: f64,
+    },
+    /// A budget is set but the gateway gave no estimate for the call; it was not sent.
+    #[error(
+        "no cost estimate for `{tool}`: with a budget set, calls without an estimate are not sent"
+    )]
+    EstimateUnavailable {
+        /// The tool refused.
+        tool: String,
+    },
 }
 
 impl Error {

@@ -25,6 +25,7 @@
 
 mod builder;
 mod client;
+pub mod datagrout;
 mod error;
 pub mod lifecycle;
 

@@ -155,6 +155,9 @@ pub(crate) async fn call(ctx: &CallCtx, params: &Value) -> Result<Value, RpcErro
         Some(v @ Value::Object(_)) => v.clone(),
         Some(_) => return Err(RpcError::invalid_params("\"arguments\" must be an object")),
     };
+    if let Some(result) = crate::datagrout::call(name, &args) {
+        return Ok(result);
+    }
     match name {
         "echo" => Ok(match args.get("message").and_then(Value::as_str) {
             Some(m) => text_result(m, Some(json!({ "message": m })), false),

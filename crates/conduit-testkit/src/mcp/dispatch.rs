@@ -172,7 +172,13 @@ async fn call(ctx: &CallCtx, method: &str, params: &Value) -> Result<Value, RpcE
     match method {
         "ping" | "logging/setLevel" => Ok(json!({})),
         "server/discover" => Ok(discover(ctx)),
-        "tools/list" => page(ctx, "tools", "tools", tools::definitions(), params),
+        "tools/list" => {
+            let mut list = tools::definitions();
+            if ctx.state.config.datagrout {
+                list.extend(crate::datagrout::definitions());
+            }
+            page(ctx, "tools", "tools", list, params)
+        }
         "tools/call" => tools::call(ctx, params).await,
         "resources/list" => page(ctx, "resources", "resources", resources::list(), params),
         "resources/templates/list" => page(
