@@ -431,6 +431,7 @@ fn grant_from(
                     .collect::<Vec<_>>()
                     .join(" ")
             })
+            .filter(|s| !s.is_empty())
             .or_else(|| previous.and_then(|p| p.scope.clone())),
         resource: resource.map(str::to_owned),
     }
