@@ -7,7 +7,9 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use conduit_auth::oauth::{HeadlessRedirect, OAuthAuthorizer, OAuthConfig, OAuthError, OAuthErrorKind};
+use conduit_auth::oauth::{
+    HeadlessRedirect, OAuthAuthorizer, OAuthConfig, OAuthError, OAuthErrorKind,
+};
 use conduit_http::{HttpClient, HttpError};
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
@@ -82,7 +84,9 @@ impl Server {
         let (b, l, u) = (Arc::new(behaviour), log.clone(), base.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 let (b, l, u) = (b.clone(), l.clone(), u.clone());
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| handle(b.clone(), l.clone(), u.clone(), req));
@@ -132,7 +136,11 @@ async fn handle(
     let query: HashMap<String, String> = req
         .uri()
         .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default();
     let auth_header = req
         .headers()
@@ -181,8 +189,15 @@ async fn handle(
             let mut loc = url::Url::parse(&query["redirect_uri"]).unwrap();
             {
                 let mut q = loc.query_pairs_mut();
-                q.append_pair("code", &format!("code:{}", query.get("scope").cloned().unwrap_or_default()));
-                let state = if b.wrong_state { "forged".to_owned() } else { query["state"].clone() };
+                q.append_pair(
+                    "code",
+                    &format!("code:{}", query.get("scope").cloned().unwrap_or_default()),
+                );
+                let state = if b.wrong_state {
+                    "forged".to_owned()
+                } else {
+                    query["state"].clone()
+                };
                 q.append_pair("state", &state);
                 match b.iss {
                     Iss::Correct => {
@@ -273,13 +288,17 @@ async fn handle(
 
 fn client_for(server: &Server, config: OAuthConfig) -> (HttpClient, Arc<OAuthAuthorizer>) {
     let http = HttpClient::with_defaults().unwrap();
-    let config = config.handler(Arc::new(HeadlessRedirect::new("http://127.0.0.1:9/callback")));
+    let config = config.handler(Arc::new(HeadlessRedirect::new(
+        "http://127.0.0.1:9/callback",
+    )));
     let auth = Arc::new(OAuthAuthorizer::new(http.clone(), &server.mcp(), config).unwrap());
     (http.with_authorizer(auth.clone()), auth)
 }
 
 async fn post(http: &HttpClient, url: &str) -> Result<StatusCode, HttpError> {
-    let req = http::Request::post(url).body(Bytes::from_static(b"{}")).unwrap();
+    let req = http::Request::post(url)
+        .body(Bytes::from_static(b"{}"))
+        .unwrap();
     http.send(req).await.map(|r| r.status())
 }
 
@@ -303,7 +322,10 @@ async fn dynamic_registration_pkce_resource_and_iss() {
     let reg = &log.registrations[0];
     assert_eq!(reg["client_name"], "t");
     assert_eq!(reg["token_endpoint_auth_method"], "none");
-    assert_eq!(reg["grant_types"], json!(["authorization_code", "refresh_token"]));
+    assert_eq!(
+        reg["grant_types"],
+        json!(["authorization_code", "refresh_token"])
+    );
     assert_eq!(reg["application_type"], "native");
     let a = &log.authorizations[0];
     assert_eq!(a["client_id"], "dyn-client");
@@ -318,12 +340,19 @@ async fn dynamic_registration_pkce_resource_and_iss() {
     let grant = auth.grant().unwrap();
     assert_eq!(grant.client_id, "dyn-client");
     assert!(grant.expires_at.is_some());
-    assert!(!format!("{grant:?}").contains("tok-"), "tokens leak into Debug");
+    assert!(
+        !format!("{grant:?}").contains("tok-"),
+        "tokens leak into Debug"
+    );
 }
 
 #[tokio::test]
 async fn pkce_not_advertised_is_refused_unless_opted_out() {
-    let server = Server::start(Behaviour { pkce_methods: None, ..Default::default() }).await;
+    let server = Server::start(Behaviour {
+        pkce_methods: None,
+        ..Default::default()
+    })
+    .await;
     let (http, _) = client_for(&server, OAuthConfig::new());
     let err = post(&http, &server.mcp()).await.unwrap_err();
     assert_eq!(kind(&err), Some(OAuthErrorKind::PkceUnsupported), "{err:?}");
@@ -332,7 +361,11 @@ async fn pkce_not_advertised_is_refused_unless_opted_out() {
     let (http, _) = client_for(&server, OAuthConfig::new().allow_unadvertised_pkce(true));
     assert_eq!(post(&http, &server.mcp()).await.unwrap(), StatusCode::OK);
 
-    let server = Server::start(Behaviour { pkce_methods: Some(vec!["plain"]), ..Default::default() }).await;
+    let server = Server::start(Behaviour {
+        pkce_methods: Some(vec!["plain"]),
+        ..Default::default()
+    })
+    .await;
     let (http, _) = client_for(&server, OAuthConfig::new().allow_unadvertised_pkce(true));
     let err = post(&http, &server.mcp()).await.unwrap_err();
     assert_eq!(kind(&err), Some(OAuthErrorKind::PkceUnsupported));
@@ -340,7 +373,11 @@ async fn pkce_not_advertised_is_refused_unless_opted_out() {
 
 #[tokio::test]
 async fn state_mismatch_never_exchanges_the_code() {
-    let server = Server::start(Behaviour { wrong_state: true, ..Default::default() }).await;
+    let server = Server::start(Behaviour {
+        wrong_state: true,
+        ..Default::default()
+    })
+    .await;
     let (http, _) = client_for(&server, OAuthConfig::new());
     let err = post(&http, &server.mcp()).await.unwrap_err();
     assert_eq!(kind(&err), Some(OAuthErrorKind::StateMismatch));
@@ -356,13 +393,21 @@ async fn iss_is_validated() {
         (Iss::Omit, false, true),
         (Iss::Correct, true, true),
     ] {
-        let server = Server::start(Behaviour { iss, iss_advertised: advertised, ..Default::default() }).await;
+        let server = Server::start(Behaviour {
+            iss,
+            iss_advertised: advertised,
+            ..Default::default()
+        })
+        .await;
         let (http, _) = client_for(&server, OAuthConfig::new());
         let result = post(&http, &server.mcp()).await;
         if ok {
             assert_eq!(result.unwrap(), StatusCode::OK);
         } else {
-            assert_eq!(kind(&result.unwrap_err()), Some(OAuthErrorKind::IssMismatch));
+            assert_eq!(
+                kind(&result.unwrap_err()),
+                Some(OAuthErrorKind::IssMismatch)
+            );
             assert!(server.log.lock().unwrap().token_requests.is_empty());
         }
     }
@@ -370,7 +415,11 @@ async fn iss_is_validated() {
 
 #[tokio::test]
 async fn client_id_metadata_document_is_preferred_to_registration() {
-    let server = Server::start(Behaviour { cimd: true, ..Default::default() }).await;
+    let server = Server::start(Behaviour {
+        cimd: true,
+        ..Default::default()
+    })
+    .await;
     let url = "https://client.example/metadata.json";
     let (http, _) = client_for(&server, OAuthConfig::new().client_metadata_url(url));
     assert_eq!(post(&http, &server.mcp()).await.unwrap(), StatusCode::OK);
@@ -381,7 +430,11 @@ async fn client_id_metadata_document_is_preferred_to_registration() {
 
 #[tokio::test]
 async fn no_registration_possible_is_a_typed_error() {
-    let server = Server::start(Behaviour { registration: false, ..Default::default() }).await;
+    let server = Server::start(Behaviour {
+        registration: false,
+        ..Default::default()
+    })
+    .await;
     let (http, _) = client_for(&server, OAuthConfig::new());
     let err = post(&http, &server.mcp()).await.unwrap_err();
     assert_eq!(kind(&err), Some(OAuthErrorKind::NoRegistrationEndpoint));
@@ -389,7 +442,11 @@ async fn no_registration_possible_is_a_typed_error() {
 
 #[tokio::test]
 async fn discovery_failures_are_clear() {
-    let server = Server::start(Behaviour { prm: false, ..Default::default() }).await;
+    let server = Server::start(Behaviour {
+        prm: false,
+        ..Default::default()
+    })
+    .await;
     let (http, _) = client_for(&server, OAuthConfig::new().legacy_fallback(false));
     let err = post(&http, &server.mcp()).await.unwrap_err();
     assert_eq!(kind(&err), Some(OAuthErrorKind::Discovery));
@@ -417,18 +474,28 @@ async fn step_up_requests_the_union_of_scopes_and_is_limited() {
     {
         let log = server.log.lock().unwrap();
         let scope = &log.authorizations[1]["scope"];
-        assert!(scope.split(' ').any(|s| s == "admin") && scope.split(' ').any(|s| s == "read"), "{scope}");
+        assert!(
+            scope.split(' ').any(|s| s == "admin") && scope.split(' ').any(|s| s == "read"),
+            "{scope}"
+        );
     }
 
     // A server that never accepts: the step-up stops after the limit.
-    let server = Server::start(Behaviour { admin_scope: "never", ..Default::default() }).await;
+    let server = Server::start(Behaviour {
+        admin_scope: "never",
+        ..Default::default()
+    })
+    .await;
     let (http, _) = client_for(&server, OAuthConfig::new().max_step_up(2));
     let admin = format!("{}/mcp/admin", server.base);
     let mut last = None;
     for _ in 0..5 {
         last = Some(post(&http, &admin).await.unwrap_err());
     }
-    assert_eq!(kind(last.as_ref().unwrap()), Some(OAuthErrorKind::StepUpLimit));
+    assert_eq!(
+        kind(last.as_ref().unwrap()),
+        Some(OAuthErrorKind::StepUpLimit)
+    );
     // 1 initial authorization + 2 step-ups.
     assert_eq!(server.log.lock().unwrap().authorizations.len(), 3);
 }
@@ -448,7 +515,9 @@ async fn one_refresh_for_fifty_concurrent_calls_with_rotation() {
     }))
     .unwrap();
     let http = HttpClient::with_defaults().unwrap();
-    let config = OAuthConfig::new().handler(Arc::new(HeadlessRedirect::new("http://127.0.0.1:9/callback")));
+    let config = OAuthConfig::new().handler(Arc::new(HeadlessRedirect::new(
+        "http://127.0.0.1:9/callback",
+    )));
     let auth = Arc::new(
         OAuthAuthorizer::new(http.clone(), &server.mcp(), config)
             .unwrap()
@@ -460,7 +529,9 @@ async fn one_refresh_for_fifty_concurrent_calls_with_rotation() {
     for _ in 0..50 {
         let http = http.clone();
         let url = server.mcp();
-        tasks.push(tokio::spawn(async move { post(&http, &url).await.unwrap() }));
+        tasks.push(tokio::spawn(
+            async move { post(&http, &url).await.unwrap() },
+        ));
     }
     for t in tasks {
         assert_eq!(t.await.unwrap(), StatusCode::OK);
@@ -474,7 +545,10 @@ async fn one_refresh_for_fifty_concurrent_calls_with_rotation() {
     assert_eq!(refresh["resource"], server.mcp());
     drop(log);
     let rotated = auth.grant().unwrap();
-    assert_eq!(rotated.refresh_token.as_ref().unwrap().expose(), "refresh-1");
+    assert_eq!(
+        rotated.refresh_token.as_ref().unwrap().expose(),
+        "refresh-1"
+    );
     assert!(!rotated.expires_within(60));
     assert_eq!(rotated.scope.as_deref(), Some("read"));
 }

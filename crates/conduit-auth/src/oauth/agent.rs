@@ -78,8 +78,10 @@ pub trait RedirectSession: Send {
     fn redirect_uri(&self) -> &str;
 
     /// Lets the user (or the test) visit `authorization_url` and returns what came back.
-    fn complete(self: Box<Self>, authorization_url: Url)
-        -> BoxFuture<'static, Result<CallbackParams, OAuthError>>;
+    fn complete(
+        self: Box<Self>,
+        authorization_url: Url,
+    ) -> BoxFuture<'static, Result<CallbackParams, OAuthError>>;
 }
 
 /// Starts [`RedirectSession`]s. Implement it to drive the authorization step yourself (an
@@ -210,14 +212,17 @@ impl RedirectSession for LoopbackSession {
                 open_browser(authorization_url.as_str());
             }
             let deadline = self.timeout;
-            tokio::time::timeout(deadline, accept_callback(&self.listener, &self.redirect_uri))
-                .await
-                .map_err(|_| {
-                    OAuthError::new(
-                        OAuthErrorKind::UserAgent,
-                        format!("no authorization redirect arrived within {deadline:?}"),
-                    )
-                })?
+            tokio::time::timeout(
+                deadline,
+                accept_callback(&self.listener, &self.redirect_uri),
+            )
+            .await
+            .map_err(|_| {
+                OAuthError::new(
+                    OAuthErrorKind::UserAgent,
+                    format!("no authorization redirect arrived within {deadline:?}"),
+                )
+            })?
         })
     }
 }
@@ -248,11 +253,21 @@ async fn accept_callback(
         let parsed = Url::parse(redirect_uri).and_then(|base| base.join(target));
         let (status, body, result) = match parsed {
             Ok(url) if url.path() == "/callback" => match CallbackParams::from_redirect(&url) {
-                Ok(p) => ("200 OK", "Authorization complete. You can close this window.", Some(Ok(p))),
-                Err(e) if e.kind() == OAuthErrorKind::Denied => {
-                    ("200 OK", "Authorization was denied. You can close this window.", Some(Err(e)))
-                }
-                Err(e) => ("400 Bad Request", "Bad authorization callback.", Some(Err(e))),
+                Ok(p) => (
+                    "200 OK",
+                    "Authorization complete. You can close this window.",
+                    Some(Ok(p)),
+                ),
+                Err(e) if e.kind() == OAuthErrorKind::Denied => (
+                    "200 OK",
+                    "Authorization was denied. You can close this window.",
+                    Some(Err(e)),
+                ),
+                Err(e) => (
+                    "400 Bad Request",
+                    "Bad authorization callback.",
+                    Some(Err(e)),
+                ),
             },
             _ => ("404 Not Found", "Not found.", None),
         };

@@ -72,7 +72,11 @@ impl fmt::Debug for OAuthAuthorizer {
 impl OAuthAuthorizer {
     /// An authorizer for the MCP server at `server_url`; metadata, registration and token
     /// requests go through `http` without its authorizer.
-    pub fn new(http: HttpClient, server_url: &str, config: OAuthConfig) -> Result<Self, OAuthError> {
+    pub fn new(
+        http: HttpClient,
+        server_url: &str,
+        config: OAuthConfig,
+    ) -> Result<Self, OAuthError> {
         let server = Url::parse(server_url).map_err(|e| {
             OAuthError::new(
                 OAuthErrorKind::Config,
@@ -181,8 +185,8 @@ impl OAuthAuthorizer {
             return Ok(Retry::Resend);
         }
         let parsed = BearerChallenge::parse(challenge.www_authenticate_str());
-        let step_up = challenge.status() == http::StatusCode::FORBIDDEN
-            || parsed.is_insufficient_scope();
+        let step_up =
+            challenge.status() == http::StatusCode::FORBIDDEN || parsed.is_insufficient_scope();
         if !step_up {
             // A stale token: refresh when we can and the authorization server is unchanged.
             let refreshable = {
@@ -194,8 +198,10 @@ impl OAuthAuthorizer {
             };
             if let Some((grant, identity)) = refreshable {
                 let same_issuer = match &identity.issuer {
-                    Some(issuer) => self.current_issuer(&parsed).await.ok().flatten().as_deref()
-                        == Some(issuer.as_str()),
+                    Some(issuer) => {
+                        self.current_issuer(&parsed).await.ok().flatten().as_deref()
+                            == Some(issuer.as_str())
+                    }
                     None => true,
                 };
                 if same_issuer {
@@ -216,7 +222,10 @@ impl OAuthAuthorizer {
     }
 
     /// The issuer the resource currently names (for the refresh-or-reauthorize decision).
-    async fn current_issuer(&self, challenge: &BearerChallenge) -> Result<Option<String>, OAuthError> {
+    async fn current_issuer(
+        &self,
+        challenge: &BearerChallenge,
+    ) -> Result<Option<String>, OAuthError> {
         let prm = discover_resource_metadata(
             &self.inner.http,
             &self.inner.server,
@@ -226,7 +235,11 @@ impl OAuthAuthorizer {
         Ok(prm.and_then(|p| p.authorization_servers.into_iter().next()))
     }
 
-    async fn run_flow(&self, challenge: &BearerChallenge, step_up: bool) -> Result<Grant, OAuthError> {
+    async fn run_flow(
+        &self,
+        challenge: &BearerChallenge,
+        step_up: bool,
+    ) -> Result<Grant, OAuthError> {
         let timeout = self.inner.config.flow_timeout;
         tokio::time::timeout(timeout, self.run_flow_inner(challenge, step_up))
             .await
@@ -248,14 +261,18 @@ impl OAuthAuthorizer {
         let http = &inner.http;
 
         // 1. Protected resource metadata, then the authorization server.
-        let prm = discover_resource_metadata(http, &inner.server, challenge.resource_metadata.as_deref())
-            .await?;
+        let prm =
+            discover_resource_metadata(http, &inner.server, challenge.resource_metadata.as_deref())
+                .await?;
         let (issuer, resource) = match &prm {
             Some(prm) => {
                 let issuer = prm.authorization_servers.first().cloned().ok_or_else(|| {
                     OAuthError::new(
                         OAuthErrorKind::Discovery,
-                        format!("protected resource metadata at {} names no authorization server", prm.url),
+                        format!(
+                            "protected resource metadata at {} names no authorization server",
+                            prm.url
+                        ),
                     )
                 })?;
                 (issuer, prm.resource.clone())
@@ -279,7 +296,9 @@ impl OAuthAuthorizer {
         };
         let metadata = match discover_authorization_server(http, &issuer).await? {
             Some(m) => m,
-            None if prm.is_none() && config.legacy_fallback => legacy_default_endpoints(&inner.server),
+            None if prm.is_none() && config.legacy_fallback => {
+                legacy_default_endpoints(&inner.server)
+            }
             None => {
                 return Err(OAuthError::new(
                     OAuthErrorKind::Discovery,
@@ -301,10 +320,16 @@ impl OAuthAuthorizer {
         let identity = self.identity_for(&metadata, &redirect_uri).await?;
 
         // 4. Scopes.
-        let scopes = self.select_scopes(challenge, prm.as_ref().and_then(|p| p.scopes_supported.as_deref()), &metadata, step_up)?;
+        let scopes = self.select_scopes(
+            challenge,
+            prm.as_ref().and_then(|p| p.scopes_supported.as_deref()),
+            &metadata,
+            step_up,
+        )?;
 
         // 5. Authorization request, redirect, checks, code exchange.
-        let prepared = flow::prepare_authorization(&identity, &metadata, &redirect_uri, &scopes, &resource)?;
+        let prepared =
+            flow::prepare_authorization(&identity, &metadata, &redirect_uri, &scopes, &resource)?;
         let callback = session.complete(prepared.url.clone()).await?;
         let grant = flow::complete_authorization(
             http,
@@ -317,7 +342,10 @@ impl OAuthAuthorizer {
         )
         .await?;
         let grant = Grant {
-            scope: grant.scope.clone().or_else(|| (!scopes.is_empty()).then(|| scopes.join(" "))),
+            scope: grant
+                .scope
+                .clone()
+                .or_else(|| (!scopes.is_empty()).then(|| scopes.join(" "))),
             ..grant
         };
         self.store(grant.clone(), identity);
@@ -359,7 +387,9 @@ impl OAuthAuthorizer {
         let config = &self.inner.config;
         if let Some(client_id) = &config.client_id {
             if let Some(issuer) = &metadata.issuer {
-                self.state().pre_registered_issuer.get_or_insert_with(|| issuer.clone());
+                self.state()
+                    .pre_registered_issuer
+                    .get_or_insert_with(|| issuer.clone());
             }
             return Ok(ClientIdentity {
                 client_id: client_id.clone(),
@@ -396,13 +426,21 @@ impl OAuthAuthorizer {
                     "no client id is configured and the authorization server `{}` supports \
                      neither client ID metadata documents (with a configured URL) nor dynamic \
                      client registration",
-                    metadata.issuer.as_deref().unwrap_or(&metadata.authorization_endpoint)
+                    metadata
+                        .issuer
+                        .as_deref()
+                        .unwrap_or(&metadata.authorization_endpoint)
                 ),
             )
         })?;
-        let identity =
-            flow::register(&self.inner.http, endpoint, &config.client_name, redirect_uri, metadata)
-                .await?;
+        let identity = flow::register(
+            &self.inner.http,
+            endpoint,
+            &config.client_name,
+            redirect_uri,
+            metadata,
+        )
+        .await?;
         self.state().registered.insert(key, identity.clone());
         Ok(identity)
     }
@@ -424,14 +462,18 @@ impl OAuthAuthorizer {
         if let Some(explicit) = &config.scopes {
             explicit.iter().for_each(|s| push_into(&mut scopes, s));
         } else if let Some(scope) = &challenge.scope {
-            scope.split_whitespace().for_each(|s| push_into(&mut scopes, s));
+            scope
+                .split_whitespace()
+                .for_each(|s| push_into(&mut scopes, s));
         } else if let Some(list) = resource_scopes {
             list.iter().for_each(|s| push_into(&mut scopes, s));
         }
         // Keep what was granted before (re-authorization must not lose permissions).
         let prior = self.state().grant.as_ref().and_then(|g| g.scope.clone());
         if let Some(prior) = &prior {
-            prior.split_whitespace().for_each(|s| push_into(&mut scopes, s));
+            prior
+                .split_whitespace()
+                .for_each(|s| push_into(&mut scopes, s));
         }
         if config.offline_access
             && !scopes.is_empty()
@@ -498,7 +540,9 @@ impl Authorizer for OAuthAuthorizer {
                 .map(|g| format!("Bearer {}", g.access_token.expose()));
             if let Some(token) = token {
                 let mut value = HeaderValue::try_from(token).map_err(|_| {
-                    AuthHookError::new("the access token contains characters not allowed in a header")
+                    AuthHookError::new(
+                        "the access token contains characters not allowed in a header",
+                    )
                 })?;
                 value.set_sensitive(true);
                 request.headers.insert(AUTHORIZATION, value);

@@ -13,11 +13,11 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::agent::CallbackParams;
 use super::discovery::AuthorizationServerMetadata;
 use super::error::{OAuthError, OAuthErrorKind};
 use super::http::OAuthHttp;
 use super::secret::{constant_time_eq, Secret};
-use super::agent::CallbackParams;
 
 /// A token grant. Its JSON form is the reference SDK's grant file format: `access_token`,
 /// `client_id`, `token_endpoint`, and — only when known — `refresh_token`, `expires_at` (Unix
@@ -375,10 +375,16 @@ pub(crate) async fn refresh(
     grant: &Grant,
 ) -> Result<Grant, OAuthError> {
     let refresh_token = grant.refresh_token.as_ref().ok_or_else(|| {
-        OAuthError::new(OAuthErrorKind::NotRefreshable, "the grant has no refresh token")
+        OAuthError::new(
+            OAuthErrorKind::NotRefreshable,
+            "the grant has no refresh token",
+        )
     })?;
     let token_url = TokenUrl::new(grant.token_endpoint.clone()).map_err(|e| {
-        OAuthError::new(OAuthErrorKind::Config, format!("invalid token endpoint: {e}"))
+        OAuthError::new(
+            OAuthErrorKind::Config,
+            format!("invalid token endpoint: {e}"),
+        )
     })?;
     let client = apply_auth(
         BasicClient::new(ClientId::new(identity.client_id.clone())).set_token_uri(token_url),
@@ -425,19 +431,17 @@ fn grant_from(
             .map(|d| unix_now().saturating_add(d.as_secs())),
         scope: response
             .scopes()
-            .map(|s| {
-                s.iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
+            .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "))
             .filter(|s| !s.is_empty())
             .or_else(|| previous.and_then(|p| p.scope.clone())),
         resource: resource.map(str::to_owned),
     }
 }
 
-fn token_error(endpoint: &str, error: BasicRequestTokenError<conduit_http::HttpError>) -> OAuthError {
+fn token_error(
+    endpoint: &str,
+    error: BasicRequestTokenError<conduit_http::HttpError>,
+) -> OAuthError {
     match error {
         oauth2::RequestTokenError::ServerResponse(response) => OAuthError::new(
             OAuthErrorKind::TokenExchange,

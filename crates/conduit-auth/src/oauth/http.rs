@@ -31,7 +31,9 @@ impl OAuthHttp {
         let request = http::Request::get(url)
             .header(ACCEPT, "application/json")
             .body(Bytes::new())
-            .map_err(|e| OAuthError::new(OAuthErrorKind::Discovery, format!("bad URL {url}: {e}")))?;
+            .map_err(|e| {
+                OAuthError::new(OAuthErrorKind::Discovery, format!("bad URL {url}: {e}"))
+            })?;
         let response = self
             .client
             .send_unauthenticated(request)
