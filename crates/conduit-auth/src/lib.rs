@@ -11,6 +11,8 @@
 // --- The MCP authorization spec: discovery, authorization code + PKCE, registration -----------
 //
 // (modules of the spec flows are declared in this block)
+pub mod oauth;
+pub use oauth::{OAuthAuthorizer, OAuthConfig, OAuthError, OAuthErrorKind};
 
 // --- Credential flows: client credentials, delegation, grant store, extensions -----------------
 //

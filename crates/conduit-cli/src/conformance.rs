@@ -30,6 +30,9 @@ pub(crate) async fn run(url: &str) -> Result<(), Failure> {
         }
         _ => {}
     }
+    if scenario.starts_with("auth/") {
+        builder = builder.oauth(oauth_config(&scenario, version.as_deref())?);
+    }
     let client = builder.connect().await?;
     let outcome = match scenario.as_str() {
         "initialize" | "tools_call" | "tools-call" => basic(&client).await,
@@ -43,6 +46,48 @@ pub(crate) async fn run(url: &str) -> Result<(), Failure> {
     let closed = client.close().await;
     outcome?;
     closed.map_err(Failure::from)
+}
+
+/// The client ID metadata document URL the suite expects (it never fetches it).
+const CIMD_URL: &str = "https://conformance-test.local/client-metadata.json";
+
+/// The MCP authorization flow, headless: the suite's authorization server consents
+/// automatically and answers the authorization request with a redirect carrying the code.
+fn oauth_config(
+    scenario: &str,
+    version: Option<&str>,
+) -> Result<conduit::auth::OAuthConfig, Failure> {
+    use std::sync::Arc;
+    let mut config = conduit::auth::OAuthConfig::new()
+        .client_name("conduit-conformance")
+        .handler(Arc::new(conduit::auth::oauth::HeadlessRedirect::new(
+            "http://localhost:3000/callback",
+        )));
+    match scenario {
+        "auth/pre-registration" => {
+            let raw = std::env::var("MCP_CONFORMANCE_CONTEXT")
+                .map_err(|_| fail("MCP_CONFORMANCE_CONTEXT is not set"))?;
+            let ctx: Value = serde_json::from_str(&raw)
+                .map_err(|e| fail(format!("MCP_CONFORMANCE_CONTEXT is not JSON: {e}")))?;
+            let field = |k: &str| {
+                ctx.get(k)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| fail(format!("MCP_CONFORMANCE_CONTEXT has no {k}")))
+            };
+            config = config
+                .client_id(field("client_id")?)
+                .client_secret(field("client_secret")?);
+        }
+        "auth/authorization-server-migration" => {}
+        _ => config = config.client_metadata_url(CIMD_URL),
+    }
+    if version == Some("2025-03-26") {
+        // That revision had no PKCE advertisement requirement (and no metadata at all in
+        // the endpoint-fallback scenario).
+        config = config.allow_unadvertised_pkce(true);
+    }
+    Ok(config)
 }
 
 /// Lists the tools and calls the first one with `{a: 2, b: 3}`.

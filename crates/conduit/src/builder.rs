@@ -56,6 +56,8 @@ pub struct ClientBuilder {
     max_in_flight: Option<usize>,
     budget: Option<f64>,
     errors: Vec<String>,
+    #[cfg(feature = "auth")]
+    oauth: Option<conduit_auth::OAuthConfig>,
 }
 
 impl ClientBuilder {
@@ -79,6 +81,8 @@ impl ClientBuilder {
             max_in_flight: None,
             budget: None,
             errors: Vec::new(),
+            #[cfg(feature = "auth")]
+            oauth: None,
         }
     }
 
@@ -222,6 +226,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Authorizes with the MCP authorization spec: on the first `401` the client discovers
+    /// the server's authorization server and runs the authorization code flow with PKCE
+    /// (see [`conduit_auth::OAuthAuthorizer`]). Replaces [`bearer`](Self::bearer) and
+    /// [`authorizer`](Self::authorizer).
+    #[cfg(feature = "auth")]
+    pub fn oauth(mut self, config: conduit_auth::OAuthConfig) -> Self {
+        self.oauth = Some(config);
+        self
+    }
+
     /// Connects: builds the transport and runs the lifecycle.
     pub async fn connect(self) -> Result<Client, Error> {
         if let Some(first) = self.errors.into_iter().next() {
@@ -239,6 +253,12 @@ impl ClientBuilder {
         let mut http = HttpClient::new(http_config).map_err(|e| Error::Config(e.to_string()))?;
         if let Some(auth) = self.authorizer {
             http = http.with_authorizer(auth);
+        }
+        #[cfg(feature = "auth")]
+        if let Some(oauth) = self.oauth {
+            let authorizer = conduit_auth::OAuthAuthorizer::new(http.clone(), &self.url, oauth)
+                .map_err(|e| Error::Config(e.to_string()))?;
+            http = http.with_authorizer(Arc::new(authorizer));
         }
         let use_intelligent_interface = self
             .use_intelligent_interface

@@ -34,6 +34,9 @@ pub use client::{CallOptions, Client, Page};
 pub use error::Error;
 pub use lifecycle::LifecycleMode;
 
+/// Authorization: OAuth 2.1 and the MCP authorization spec (feature `auth`).
+#[cfg(feature = "auth")]
+pub use conduit_auth as auth;
 /// The shared HTTPS layer (`conduit-http`).
 pub use conduit_http as http;
 /// The MCP and JSON-RPC types (`conduit-protocol`).
