@@ -11,11 +11,13 @@
 //! * [`Inbound`] / [`InboundSender`] — messages the server sends on its own initiative.
 //! * [`TransportError`] — every way a transport can fail, typed.
 //! * [`sse`] — an incremental Server-Sent Events parser shared by the HTTP transports.
+//! * [`topics`] — topic [`Subscription`](topics::Subscription)s for transports with server push.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod sse;
+pub mod topics;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -50,6 +52,10 @@ pub struct RequestContext {
     /// The value for `Mcp-Name` (`params.name` or `params.uri` of `tools/call`,
     /// `resources/read` and `prompts/get`).
     pub name: Option<String>,
+    /// Whether the caller declared the request safe to send again (side-effect free). A
+    /// transport that reconnects (WebSocket) resends such a request after a connection loss
+    /// instead of failing it with [`TransportError::ConnectionLost`].
+    pub retry_safe: bool,
 }
 
 impl RequestContext {
@@ -59,12 +65,20 @@ impl RequestContext {
             era,
             protocol_version: None,
             name: None,
+            retry_safe: false,
         }
     }
 
     /// Sets the protocol version header value.
     pub fn with_protocol_version(mut self, version: Option<Arc<str>>) -> Self {
         self.protocol_version = version;
+        self
+    }
+
+    /// Marks the request safe to resend after a connection loss (see
+    /// [`retry_safe`](Self::retry_safe)).
+    pub fn with_retry_safe(mut self, retry_safe: bool) -> Self {
+        self.retry_safe = retry_safe;
         self
     }
 
@@ -134,6 +148,37 @@ pub trait Transport: Send + Sync + 'static {
 
     /// Ends the session (HTTP: `DELETE` with the session id) and releases every resource.
     fn close(&self) -> BoxFuture<'_, Result<(), TransportError>>;
+
+    /// Which handshake the server behind this transport expects. The default is
+    /// [`Handshake::Mcp`]; DataGrout's JSON-RPC and WebSocket endpoints answer
+    /// [`Handshake::None`].
+    fn handshake(&self) -> Handshake {
+        Handshake::Mcp
+    }
+
+    /// Subscribes to a server topic. The default answers [`TransportError::Unsupported`]:
+    /// only transports with server push (WebSocket) carry topics.
+    fn subscribe<'a>(
+        &'a self,
+        topic: &'a str,
+    ) -> BoxFuture<'a, Result<topics::Subscription, TransportError>> {
+        Box::pin(async move {
+            Err(TransportError::Unsupported(format!(
+                "topic subscriptions (subscribe {topic:?}) need a transport with server push, such as WebSocket"
+            )))
+        })
+    }
+}
+
+/// The session handshake a transport's endpoint expects, declared by the transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Handshake {
+    /// An MCP endpoint: `initialize` or `server/discover` begins the exchange.
+    Mcp,
+    /// A plain JSON-RPC endpoint that serves requests without any handshake (DataGrout's
+    /// `/rpc` and WebSocket endpoints, as the reference SDK uses them).
+    None,
 }
 
 /// Every way a transport can fail.
@@ -202,6 +247,16 @@ pub enum TransportError {
     /// The transport was closed.
     #[error("the transport is closed")]
     Closed,
+    /// The connection dropped while the request was in flight; whether the server executed it
+    /// is unknown. The transport reconnects on its own: a new call may succeed.
+    #[error("the connection was lost while waiting for the response{}", fmt_reason(reason))]
+    ConnectionLost {
+        /// Why the connection ended, when known.
+        reason: String,
+    },
+    /// The transport does not offer this operation.
+    #[error("not supported by this transport: {0}")]
+    Unsupported(String),
     /// Any other failure, with its source.
     #[error("{message}")]
     Other {
@@ -218,6 +273,14 @@ fn fmt_excerpt(body: &str) -> String {
         String::new()
     } else {
         format!(": {body}")
+    }
+}
+
+fn fmt_reason(reason: &str) -> String {
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(" ({reason})")
     }
 }
 
