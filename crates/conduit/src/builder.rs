@@ -21,6 +21,28 @@ pub enum TransportKind {
     /// MCP Streamable HTTP (the default).
     #[default]
     Mcp,
+    /// Plain JSON-RPC over HTTP POST (DataGrout's `/rpc`; a trailing `/mcp` in the URL becomes
+    /// `/rpc`). No handshake. Cargo feature `jsonrpc`.
+    JsonRpc,
+    /// WebSocket with the `datagrout-jsonrpc.v1` subprotocol (`http(s)://` becomes
+    /// `ws(s)://`). No handshake; topic subscriptions; reconnection. Cargo feature `ws`.
+    WebSocket,
+}
+
+impl std::str::FromStr for TransportKind {
+    type Err = Error;
+
+    /// `mcp`, `jsonrpc` or `ws` (`websocket`, as the reference SDK spells it, is accepted).
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "mcp" | "http" => Ok(TransportKind::Mcp),
+            "jsonrpc" | "json-rpc" | "rpc" => Ok(TransportKind::JsonRpc),
+            "ws" | "websocket" => Ok(TransportKind::WebSocket),
+            other => Err(Error::Config(format!(
+                "unknown transport {other:?} (expected mcp, jsonrpc or ws)"
+            ))),
+        }
+    }
 }
 
 /// Builds a [`Client`]. Methods take and return the builder by value; configuration errors are
@@ -50,6 +72,7 @@ pub struct ClientBuilder {
     listen_stream: bool,
     danger_accept_invalid_certs: bool,
     http_config: Option<HttpConfig>,
+    transport_options: crate::transports::TransportOptions,
     errors: Vec<String>,
 }
 
@@ -69,6 +92,7 @@ impl ClientBuilder {
             listen_stream: true,
             danger_accept_invalid_certs: false,
             http_config: None,
+            transport_options: Default::default(),
             errors: Vec::new(),
         }
     }
@@ -171,6 +195,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Settings of the WebSocket transport (ping interval, reconnection backoff, buffers).
+    #[cfg(feature = "ws")]
+    pub fn ws_config(mut self, config: conduit_transport_ws::WsConfig) -> Self {
+        self.transport_options.ws = Some(config);
+        self
+    }
+
     /// Connects: builds the transport and runs the lifecycle.
     pub async fn connect(self) -> Result<Client, Error> {
         if let Some(first) = self.errors.into_iter().next() {
@@ -192,8 +223,9 @@ impl ClientBuilder {
         let use_intelligent_interface = self
             .use_intelligent_interface
             .unwrap_or_else(|| crate::is_dg_url(&self.url));
+        let url = crate::transports::endpoint_url(self.transport, &self.url);
         let settings = ClientSettings {
-            url: self.url.clone(),
+            url: url.clone(),
             timeout: self.timeout,
             client_info: self.client_info,
             lifecycle: self.lifecycle,
@@ -209,9 +241,12 @@ impl ClientBuilder {
                     ..Default::default()
                 };
                 Arc::new(
-                    conduit_transport_http::StreamableHttp::new(http, &self.url, config, tx)
+                    conduit_transport_http::StreamableHttp::new(http, &url, config, tx)
                         .map_err(|e| Error::Config(e.to_string()))?,
                 )
+            }
+            other => {
+                crate::transports::build(other, http, &url, &self.transport_options, tx).await?
             }
         };
         Client::start(transport, rx, settings).await

@@ -37,6 +37,11 @@ pub struct CallOptions {
     /// progress token is attached to the request only when this is set. Updates that the
     /// receiver is too slow to take are dropped rather than stalling the response stream.
     pub progress: Option<tokio::sync::mpsc::Sender<ProgressNotificationParams>>,
+    /// Declares the call safe to send twice (side-effect free): a transport that reconnects
+    /// (WebSocket) resends it after a connection loss instead of failing it with
+    /// `TransportError::ConnectionLost`. `ping`, the `*/list` methods, `resources/read` and
+    /// `prompts/get` are always treated as safe.
+    pub retry_safe: bool,
 }
 
 impl CallOptions {
@@ -46,6 +51,13 @@ impl CallOptions {
             timeout: Some(timeout),
             ..CallOptions::default()
         }
+    }
+
+    /// Marks the call safe to resend after a connection loss (see
+    /// [`retry_safe`](Self::retry_safe)).
+    pub fn with_retry_safe(mut self, retry_safe: bool) -> Self {
+        self.retry_safe = retry_safe;
+        self
     }
 
     /// Sets the progress receiver.
@@ -142,6 +154,20 @@ impl ClientInner {
             .with_protocol_version(Some(negotiated.protocol_version.clone()))
             .with_name(name)
     }
+}
+
+/// Methods that change nothing on the server, so resending them after a connection loss is safe.
+fn is_side_effect_free(method: &str) -> bool {
+    matches!(
+        method,
+        "ping"
+            | "tools/list"
+            | "resources/list"
+            | "resources/templates/list"
+            | "resources/read"
+            | "prompts/list"
+            | "prompts/get"
+    )
 }
 
 /// The methods whose `Mcp-Name` header is taken from the params.
@@ -298,6 +324,14 @@ impl Client {
         &self.inner.settings
     }
 
+    pub(crate) fn transport(&self) -> &Arc<dyn Transport> {
+        &self.inner.transport
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
     /// Sends a request and returns its raw result.
     ///
     /// In the stateless era the per-request `_meta` keys (protocol version, client info and
@@ -339,7 +373,8 @@ impl Client {
             };
             let ctx = self
                 .inner
-                .context(&negotiated, mcp_name(method, params.as_ref()));
+                .context(&negotiated, mcp_name(method, params.as_ref()))
+                .with_retry_safe(options.retry_safe || is_side_effect_free(method));
             let id = self.inner.next_id();
             let request = Request::new(id.clone(), method, params);
             let mut cancel = CancelOnDrop::new(self, id.clone(), &negotiated);

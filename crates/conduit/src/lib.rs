@@ -27,11 +27,14 @@ mod builder;
 mod client;
 mod error;
 pub mod lifecycle;
+mod subscribe;
+mod transports;
 
 pub use builder::{ClientBuilder, TransportKind, CLIENT_NAME};
 pub use client::{CallOptions, Client, Page};
 pub use error::Error;
 pub use lifecycle::LifecycleMode;
+pub use transports::endpoint_url;
 
 /// The shared HTTPS layer (`conduit-http`).
 pub use conduit_http as http;
@@ -42,6 +45,14 @@ pub use conduit_transport as transport;
 /// The Streamable HTTP transport (`conduit-transport-http`).
 #[cfg(feature = "http")]
 pub use conduit_transport_http as transport_http;
+/// Plain JSON-RPC over HTTP (`conduit-transport-jsonrpc`).
+#[cfg(feature = "jsonrpc")]
+pub use conduit_transport_jsonrpc as transport_jsonrpc;
+/// The WebSocket transport (`conduit-transport-ws`).
+#[cfg(feature = "ws")]
+pub use conduit_transport_ws as transport_ws;
+/// Topic subscriptions: [`Client::subscribe`] returns a [`Subscription`] of [`TopicEvent`]s.
+pub use conduit_transport::topics::{Subscription, TopicEvent};
 
 /// The MCP types most calls return.
 pub mod types {
