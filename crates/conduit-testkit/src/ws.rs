@@ -226,6 +226,8 @@ where
             },
             frame = stream.next(), if !hub.unresponsive.load(Ordering::Acquire) => match frame {
                 None | Some(Err(_)) => break,
+                // A frame read just as the switch went on is swallowed, like a black hole would.
+                Some(Ok(Message::Text(_))) if hub.unresponsive.load(Ordering::Acquire) => {}
                 Some(Ok(Message::Text(t))) => {
                     let Ok(body) = serde_json::from_str::<Value>(t.as_str()) else {
                         let e = error_response(&Value::Null, &RpcError::new(crate::jsonrpc::code::PARSE_ERROR, "Parse error"));
@@ -238,8 +240,8 @@ where
                 Some(Ok(Message::Close(_))) => break,
                 Some(Ok(_)) => {}
             },
-            // While unresponsive, wake up now and then to notice the switch going off.
-            () = tokio::time::sleep(std::time::Duration::from_millis(50)), if hub.unresponsive.load(Ordering::Acquire) => {}
+            // Wake up now and then to notice the unresponsive switch changing.
+            () = tokio::time::sleep(std::time::Duration::from_millis(25)) => {}
         }
     }
     lock(&hub.conns).remove(&id);
