@@ -5,6 +5,7 @@
 mod conformance;
 mod demo;
 mod output;
+mod subscribe;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -53,6 +54,11 @@ struct Global {
 enum TransportArg {
     /// MCP Streamable HTTP.
     Mcp,
+    /// Plain JSON-RPC over HTTP POST (a trailing /mcp in the URL becomes /rpc).
+    Jsonrpc,
+    /// WebSocket, datagrout-jsonrpc.v1 (http(s):// becomes ws(s)://).
+    #[value(alias = "websocket")]
+    Ws,
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,6 +75,18 @@ enum Command {
     /// Check that the server is alive (ping, or server/discover in the stateless era).
     #[command(after_help = "Example:\n  conduit --url http://127.0.0.1:8080/mcp ping")]
     Ping,
+    /// Stream topic events (WebSocket transport), one per line, until Ctrl-C.
+    #[command(
+        after_help = "Example:\n  conduit --transport ws --url wss://gateway.datagrout.ai/servers/UUID/ws subscribe 'tasks.42.*'"
+    )]
+    Subscribe {
+        /// The topics, e.g. agents.<id>.events, tools.<name>.results, tasks.<id>.*.
+        #[arg(required = true)]
+        topics: Vec<String>,
+        /// Exit after this many events.
+        #[arg(long)]
+        count: Option<u64>,
+    },
     /// Run the test gateway in the foreground and print its URL.
     #[command(after_help = "Example:\n  conduit gateway --listen 127.0.0.1:8080")]
     Gateway {
@@ -235,9 +253,11 @@ async fn connect(global: &Global) -> Result<Client, Failure> {
     if let Some(token) = &global.bearer {
         builder = builder.bearer(token.clone());
     }
-    match global.transport {
-        TransportArg::Mcp => {}
-    }
+    builder = builder.transport(match global.transport {
+        TransportArg::Mcp => conduit::TransportKind::Mcp,
+        TransportArg::Jsonrpc => conduit::TransportKind::JsonRpc,
+        TransportArg::Ws => conduit::TransportKind::WebSocket,
+    });
     Ok(builder.connect().await?)
 }
 
@@ -252,6 +272,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Gateway { listen, sse } => demo::gateway(&listen, sse).await,
         Command::Demo => demo::demo().await,
         Command::ConformanceClient { url } => conformance::run(&url).await,
+        Command::Subscribe { topics, count } => {
+            let client = connect(&global).await?;
+            let result = subscribe::run(&client, &topics, count, global.json).await;
+            let _ = client.close().await;
+            result
+        }
         Command::Ping => {
             let client = connect(&global).await?;
             let started = std::time::Instant::now();
