@@ -34,10 +34,7 @@ pub(crate) async fn run(
     }
     drop(tx);
     if !json_lines {
-        eprintln!(
-            "subscribed to {}; press Ctrl-C to stop",
-            topics.join(", ")
-        );
+        eprintln!("subscribed to {}; press Ctrl-C to stop", topics.join(", "));
     }
     let mut seen = 0u64;
     let result = loop {

@@ -36,22 +36,47 @@ async fn tools_call_over_jsonrpc_and_ws() {
         ("websocket", ws_url),
     ] {
         let out = conduit(args(&[
-            "--url", &url, "--transport", transport, "--json", "tools", "call", "add", "--args",
+            "--url",
+            &url,
+            "--transport",
+            transport,
+            "--json",
+            "tools",
+            "call",
+            "add",
+            "--args",
             r#"{"a":40,"b":2}"#,
         ]))
         .await;
-        assert!(out.status.success(), "{transport}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{transport}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["structuredContent"]["sum"], json!(42), "{transport}");
     }
-    assert!(gw.requests().iter().any(|r| r.path == "/rpc/" && r.is_rpc("tools/call")));
-    assert!(gw.requests().iter().any(|r| r.http_method == "WS" && r.is_rpc("tools/call")));
+    assert!(gw
+        .requests()
+        .iter()
+        .any(|r| r.path == "/rpc/" && r.is_rpc("tools/call")));
+    assert!(gw
+        .requests()
+        .iter()
+        .any(|r| r.http_method == "WS" && r.is_rpc("tools/call")));
     assert_eq!(gw.requests_for("initialize").len(), 0);
 }
 
 #[tokio::test]
 async fn unknown_transport_is_a_usage_error() {
-    let out = conduit(args(&["--url", "http://127.0.0.1:9/mcp", "--transport", "grpc", "ping"])).await;
+    let out = conduit(args(&[
+        "--url",
+        "http://127.0.0.1:9/mcp",
+        "--transport",
+        "grpc",
+        "ping",
+    ]))
+    .await;
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -60,7 +85,17 @@ async fn subscribe_streams_json_lines_and_survives_a_reconnect() {
     let gw = TestGateway::start(GatewayConfig::default()).await.unwrap();
     let url = format!("{}/ws", gw.base_url());
     let mut child = Command::new(env!("CARGO_BIN_EXE_conduit"))
-        .args(["--url", &url, "--transport", "ws", "--json", "subscribe", "tasks.7.*", "--count", "2"])
+        .args([
+            "--url",
+            &url,
+            "--transport",
+            "ws",
+            "--json",
+            "subscribe",
+            "tasks.7.*",
+            "--count",
+            "2",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -80,9 +115,15 @@ async fn subscribe_streams_json_lines_and_survives_a_reconnect() {
         while gw.ws_subscriptions().is_empty() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert_eq!(gw.publish("tasks.7.started", "started", json!({"step": 1})), 1);
+        assert_eq!(
+            gw.publish("tasks.7.started", "started", json!({"step": 1})),
+            1
+        );
         let first: Value = serde_json::from_str(&rx.recv().await.unwrap()).unwrap();
-        assert_eq!(first, json!({"topic": "tasks.7.*", "event": "started", "data": {"step": 1}}));
+        assert_eq!(
+            first,
+            json!({"topic": "tasks.7.*", "event": "started", "data": {"step": 1}})
+        );
 
         gw.drop_ws_connections();
         let marker: Value = serde_json::from_str(&rx.recv().await.unwrap()).unwrap();
@@ -99,7 +140,10 @@ async fn subscribe_streams_json_lines_and_survives_a_reconnect() {
         let _ = child.kill();
         panic!("subscribe did not stream within {limit:?}");
     }
-    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success());
 }
 

@@ -46,7 +46,10 @@ pub(crate) async fn answer(state: &Arc<State>, body: &Value) -> Option<Value> {
 /// Handles a request to `/rpc` or `/rpc/`.
 pub(crate) async fn handle(state: Arc<State>, req: HttpRequest) -> Response<Body> {
     if req.parts.method != Method::POST {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed: POST only");
+        return text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method Not Allowed: POST only",
+        );
     }
     let faults = state.faults();
     if let Some((status, body)) = &faults.status_override {
@@ -65,7 +68,10 @@ pub(crate) async fn handle(state: Arc<State>, req: HttpRequest) -> Response<Body
             StatusCode::BAD_REQUEST,
             &error_response(
                 &Value::Null,
-                &RpcError::new(crate::jsonrpc::code::PARSE_ERROR, "Parse error: the body is not JSON"),
+                &RpcError::new(
+                    crate::jsonrpc::code::PARSE_ERROR,
+                    "Parse error: the body is not JSON",
+                ),
             ),
         );
     };

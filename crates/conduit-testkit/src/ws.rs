@@ -131,10 +131,16 @@ pub(crate) async fn handle(state: Arc<State>, mut req: HttpRequest) -> Response<
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     let Some(key) = headers.get(SEC_WEBSOCKET_KEY).cloned() else {
-        return text(StatusCode::BAD_REQUEST, "Bad Request: not a WebSocket upgrade");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: not a WebSocket upgrade",
+        );
     };
     if !is_upgrade {
-        return text(StatusCode::BAD_REQUEST, "Bad Request: not a WebSocket upgrade");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: not a WebSocket upgrade",
+        );
     }
     let offered = headers
         .get_all(SEC_WEBSOCKET_PROTOCOL)
@@ -149,7 +155,10 @@ pub(crate) async fn handle(state: Arc<State>, mut req: HttpRequest) -> Response<
         );
     }
     let Some(on_upgrade) = req.parts.extensions.remove::<OnUpgrade>() else {
-        return text(StatusCode::BAD_REQUEST, "Bad Request: the connection cannot be upgraded");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: the connection cannot be upgraded",
+        );
     };
     let mut log_headers = http::HeaderMap::new();
     for (n, v) in &req.parts.headers {
@@ -268,7 +277,10 @@ fn on_message(state: &Arc<State>, conn: u64, body: Value, tx: &mpsc::UnboundedSe
             let _ = tx.send(Out::Frame(reply));
         }
         Ok(Incoming::Request { id, method, params }) if method == "unsubscribe" => {
-            let sub = params.get("subscription").and_then(Value::as_str).unwrap_or("");
+            let sub = params
+                .get("subscription")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let removed = lock(&hub.conns)
                 .get_mut(&conn)
                 .and_then(|c| c.subs.remove(sub))
@@ -276,7 +288,10 @@ fn on_message(state: &Arc<State>, conn: u64, body: Value, tx: &mpsc::UnboundedSe
             let reply = if removed {
                 result_response(&id, json!({ "unsubscribed": true }))
             } else {
-                error_response(&id, &RpcError::invalid_params(format!("unknown subscription {sub:?}")))
+                error_response(
+                    &id,
+                    &RpcError::invalid_params(format!("unknown subscription {sub:?}")),
+                )
             };
             let _ = tx.send(Out::Frame(reply));
         }

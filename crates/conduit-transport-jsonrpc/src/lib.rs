@@ -112,8 +112,7 @@ fn with_trailing_slash(uri: &Uri) -> Result<Uri, TransportError> {
         pq.parse()
             .map_err(|e| TransportError::other(format!("invalid endpoint path {pq:?}: {e}")))?,
     );
-    Uri::from_parts(parts)
-        .map_err(|e| TransportError::other(format!("invalid endpoint URL: {e}")))
+    Uri::from_parts(parts).map_err(|e| TransportError::other(format!("invalid endpoint URL: {e}")))
 }
 
 impl Inner {
@@ -193,9 +192,9 @@ impl Inner {
                     id: Some(id),
                     outcome: r.outcome,
                 }),
-                Outcome::Result(_) => Err(TransportError::Malformed(
-                    "a result without an id".into(),
-                )),
+                Outcome::Result(_) => {
+                    Err(TransportError::Malformed("a result without an id".into()))
+                }
             },
             Ok(Message::Response(r)) => Err(TransportError::Malformed(format!(
                 "the response to request {id} carries id {}",
@@ -269,7 +268,11 @@ mod tests {
             Ok(h) => h,
             Err(e) => panic!("http client: {e}"),
         };
-        let t = JsonRpcHttp::new(http.clone(), "http://h/servers/x/rpc?a=1", Default::default());
+        let t = JsonRpcHttp::new(
+            http.clone(),
+            "http://h/servers/x/rpc?a=1",
+            Default::default(),
+        );
         assert_eq!(
             t.map(|t| t.endpoint().to_string()).ok().as_deref(),
             Some("http://h/servers/x/rpc/?a=1")

@@ -131,7 +131,11 @@ impl Actor {
         }
     }
 
-    pub(crate) async fn run(mut self, socket: Socket, mut commands: mpsc::UnboundedReceiver<Command>) {
+    pub(crate) async fn run(
+        mut self,
+        socket: Socket,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+    ) {
         let mut socket = socket;
         loop {
             let end = self.session(socket, &mut commands).await;
@@ -339,7 +343,9 @@ impl Actor {
                 Command::Send { reply, .. } | Command::Subscribe { reply, .. } => {
                     let _ = reply.send(Err(error()));
                 }
-                Command::Unsubscribe { reply: Some(reply), .. } => {
+                Command::Unsubscribe {
+                    reply: Some(reply), ..
+                } => {
                     let _ = reply.send(Ok(()));
                 }
                 Command::Close { reply } => {
@@ -473,7 +479,8 @@ impl Actor {
                 reply,
             } => self.send_call(request, retry_safe, reply, out),
             Command::Send { message, reply } => {
-                let frame = WsMessage::text(String::from_utf8_lossy(&message.to_vec()).into_owned());
+                let frame =
+                    WsMessage::text(String::from_utf8_lossy(&message.to_vec()).into_owned());
                 let _ = reply.send(out.send(frame).map_err(|_| TransportError::ConnectionLost {
                     reason: "the connection's writer stopped".into(),
                 }));
@@ -609,7 +616,9 @@ impl Actor {
         match &self.inbound {
             Some(tx) => {
                 if tx.try_send(inbound).is_err() {
-                    tracing::warn!("dropping a server message: the inbound queue is full or closed");
+                    tracing::warn!(
+                        "dropping a server message: the inbound queue is full or closed"
+                    );
                 }
             }
             None => tracing::debug!("ignoring a server message (no inbound receiver)"),
@@ -626,7 +635,11 @@ impl Actor {
                 return;
             }
         };
-        let Some(sub) = self.by_server.get(&server_id).and_then(|k| self.subs.get(k)) else {
+        let Some(sub) = self
+            .by_server
+            .get(&server_id)
+            .and_then(|k| self.subs.get(k))
+        else {
             tracing::debug!(subscription = %server_id, "ignoring an event for an unknown subscription");
             return;
         };

@@ -173,9 +173,10 @@ async fn attempt(
         .into_client_request()
         .map_err(|e| TransportError::other(format!("invalid upgrade request: {e}")))?;
     let (mut parts, ()) = request.into_parts();
-    parts
-        .headers
-        .insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(SUBPROTOCOL));
+    parts.headers.insert(
+        SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static(SUBPROTOCOL),
+    );
     parts
         .headers
         .insert(USER_AGENT, config.user_agent().clone());
@@ -189,8 +190,7 @@ async fn attempt(
     }
     let request = http::Request::from_parts(parts, ());
     let header_timeout = config.response_header_timeout();
-    let handshake =
-        tokio_tungstenite::client_async_with_config(request, io, Some(ws_config));
+    let handshake = tokio_tungstenite::client_async_with_config(request, io, Some(ws_config));
     match tokio::time::timeout(header_timeout, handshake).await {
         Err(_) => Err(timeout(format!(
             "waiting for the WebSocket upgrade from {authority} (after {header_timeout:?})"

@@ -288,7 +288,12 @@ impl WebSocket {
             return Ok(());
         }
         let (tx, rx) = oneshot::channel();
-        if self.inner.commands.send(Command::Close { reply: tx }).is_ok() {
+        if self
+            .inner
+            .commands
+            .send(Command::Close { reply: tx })
+            .is_ok()
+        {
             let _ = tokio::time::timeout(self.inner.config.close_timeout, rx).await;
         }
         let task = self.inner.task.lock().ok().and_then(|mut t| t.take());
@@ -327,13 +332,14 @@ impl Inner {
             }
         }
     }
-
 }
 
 /// Subscriptions end themselves through the actor.
 impl SubscriptionOwner for Inner {
     fn release(&self, key: u64) {
-        let _ = self.commands.send(Command::Unsubscribe { key, reply: None });
+        let _ = self
+            .commands
+            .send(Command::Unsubscribe { key, reply: None });
     }
 
     fn unsubscribe(&self, key: u64) -> BoxFuture<'_, Result<(), TransportError>> {

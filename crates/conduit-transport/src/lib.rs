@@ -249,7 +249,10 @@ pub enum TransportError {
     Closed,
     /// The connection dropped while the request was in flight; whether the server executed it
     /// is unknown. The transport reconnects on its own: a new call may succeed.
-    #[error("the connection was lost while waiting for the response{}", fmt_reason(reason))]
+    #[error(
+        "the connection was lost while waiting for the response{}",
+        fmt_reason(reason)
+    )]
     ConnectionLost {
         /// Why the connection ended, when known.
         reason: String,

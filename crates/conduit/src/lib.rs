@@ -42,6 +42,8 @@ pub use conduit_http as http;
 pub use conduit_protocol as protocol;
 /// The transport contract (`conduit-transport`).
 pub use conduit_transport as transport;
+/// Topic subscriptions: [`Client::subscribe`] returns a [`Subscription`] of [`TopicEvent`]s.
+pub use conduit_transport::topics::{Subscription, TopicEvent};
 /// The Streamable HTTP transport (`conduit-transport-http`).
 #[cfg(feature = "http")]
 pub use conduit_transport_http as transport_http;
@@ -51,8 +53,6 @@ pub use conduit_transport_jsonrpc as transport_jsonrpc;
 /// The WebSocket transport (`conduit-transport-ws`).
 #[cfg(feature = "ws")]
 pub use conduit_transport_ws as transport_ws;
-/// Topic subscriptions: [`Client::subscribe`] returns a [`Subscription`] of [`TopicEvent`]s.
-pub use conduit_transport::topics::{Subscription, TopicEvent};
 
 /// The MCP types most calls return.
 pub mod types {

@@ -86,7 +86,10 @@ async fn lists_and_calls(rig: Rig) {
         }
         TransportKind::WebSocket => {
             assert_eq!(call.http_method, "WS");
-            let id = call.body.as_ref().unwrap()["id"].as_str().unwrap().to_owned();
+            let id = call.body.as_ref().unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
             assert!(id.starts_with("ws-"), "wire id {id}");
             assert!(sent(&rig, "initialize").is_empty());
             let upgrade = rig
@@ -144,7 +147,10 @@ async fn subscriptions_follow_the_transport(rig: Rig) {
     match rig.kind {
         TransportKind::WebSocket => {
             let mut sub = c.subscribe("agents.a1.events").await.unwrap();
-            assert_eq!(rig.gw.publish("agents.a1.events", "hello", json!({"n": 1})), 1);
+            assert_eq!(
+                rig.gw.publish("agents.a1.events", "hello", json!({"n": 1})),
+                1
+            );
             let ev = tokio::time::timeout(Duration::from_secs(10), sub.recv())
                 .await
                 .unwrap();
@@ -156,15 +162,15 @@ async fn subscriptions_follow_the_transport(rig: Rig) {
                 })
             );
             let frame = &sent(&rig, "subscribe")[0];
-            assert_eq!(
-                frame.params(),
-                Some(&json!({"topic": "agents.a1.events"}))
-            );
+            assert_eq!(frame.params(), Some(&json!({"topic": "agents.a1.events"})));
         }
         _ => {
             let e = c.subscribe("agents.a1.events").await.unwrap_err();
             assert!(
-                matches!(e, Error::Transport(conduit::transport::TransportError::Unsupported(_))),
+                matches!(
+                    e,
+                    Error::Transport(conduit::transport::TransportError::Unsupported(_))
+                ),
                 "{e:?}"
             );
         }
@@ -210,8 +216,17 @@ suite!(
 #[test]
 fn transport_names_parse_like_the_reference() {
     assert_eq!("mcp".parse::<TransportKind>().unwrap(), TransportKind::Mcp);
-    assert_eq!("jsonrpc".parse::<TransportKind>().unwrap(), TransportKind::JsonRpc);
-    assert_eq!("ws".parse::<TransportKind>().unwrap(), TransportKind::WebSocket);
-    assert_eq!("websocket".parse::<TransportKind>().unwrap(), TransportKind::WebSocket);
+    assert_eq!(
+        "jsonrpc".parse::<TransportKind>().unwrap(),
+        TransportKind::JsonRpc
+    );
+    assert_eq!(
+        "ws".parse::<TransportKind>().unwrap(),
+        TransportKind::WebSocket
+    );
+    assert_eq!(
+        "websocket".parse::<TransportKind>().unwrap(),
+        TransportKind::WebSocket
+    );
     assert!("grpc".parse::<TransportKind>().is_err());
 }

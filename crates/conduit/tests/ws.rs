@@ -56,7 +56,10 @@ async fn two_hundred_concurrent_calls_share_one_connection() {
         .map(|i| {
             let c = client.clone();
             tokio::spawn(async move {
-                let r = c.call_tool("add", json!({"a": i, "b": 1000})).await.unwrap();
+                let r = c
+                    .call_tool("add", json!({"a": i, "b": 1000}))
+                    .await
+                    .unwrap();
                 let v = serde_json::to_value(&r).unwrap();
                 (i, v["structuredContent"]["sum"].as_i64().unwrap())
             })
@@ -84,7 +87,8 @@ async fn a_slow_call_does_not_block_a_fast_one() {
     let slow = {
         let c = client.clone();
         tokio::spawn(async move {
-            c.call_tool("slow", json!({"steps": 1, "delay_ms": 60_000})).await
+            c.call_tool("slow", json!({"steps": 1, "delay_ms": 60_000}))
+                .await
         })
     };
     // The fast call completes while the slow one is still pending.
@@ -94,7 +98,10 @@ async fn a_slow_call_does_not_block_a_fast_one() {
     assert!(!slow.is_finished());
     bounded(client.close()).await.unwrap();
     let e = bounded(slow).await.unwrap().unwrap_err();
-    assert!(matches!(e, Error::Transport(TransportError::Closed)), "{e:?}");
+    assert!(
+        matches!(e, Error::Transport(TransportError::Closed)),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -119,7 +126,10 @@ async fn subscriptions_deliver_in_order_and_unsubscribe() {
     // As a Stream too.
     use futures_util_shim::next;
     gw.publish("tasks.t1.done", "done", json!(null));
-    assert!(matches!(bounded(next(&mut sub)).await, Some(TopicEvent::Event { .. })));
+    assert!(matches!(
+        bounded(next(&mut sub)).await,
+        Some(TopicEvent::Event { .. })
+    ));
 
     // Explicit unsubscribe is acknowledged; dropping unsubscribes in the background.
     client.unsubscribe(sub).await.unwrap();
@@ -145,18 +155,28 @@ async fn a_dropped_socket_reconnects_resubscribes_and_fails_in_flight_calls() {
     let client = connect(&gw, fast_config()).await;
     let mut sub = client.subscribe("agents.a1.events").await.unwrap();
     gw.publish("agents.a1.events", "before", json!(1));
-    assert!(matches!(bounded(sub.recv()).await, Some(TopicEvent::Event { .. })));
+    assert!(matches!(
+        bounded(sub.recv()).await,
+        Some(TopicEvent::Event { .. })
+    ));
 
     // Calls in flight when the socket drops: one plain, one marked safe to retry.
     let plain = {
         let c = client.clone();
-        tokio::spawn(async move { c.call_tool("slow", json!({"steps": 1, "delay_ms": 60_000})).await })
+        tokio::spawn(async move {
+            c.call_tool("slow", json!({"steps": 1, "delay_ms": 60_000}))
+                .await
+        })
     };
     let safe = {
         let c = client.clone();
         tokio::spawn(async move {
-            c.call_tool_raw("slow", json!({"steps": 1, "delay_ms": 300}), CallOptions::default().with_retry_safe(true))
-                .await
+            c.call_tool_raw(
+                "slow",
+                json!({"steps": 1, "delay_ms": 300}),
+                CallOptions::default().with_retry_safe(true),
+            )
+            .await
         })
     };
     wait_until(|| gw.requests_for("tools/call").len() == 2).await;
@@ -180,7 +200,10 @@ async fn a_dropped_socket_reconnects_resubscribes_and_fails_in_flight_calls() {
     assert_eq!(gw.publish("agents.a1.events", "after", json!(2)), 1);
     assert_eq!(
         bounded(sub.recv()).await,
-        Some(TopicEvent::Event { event: "after".into(), data: json!(2) })
+        Some(TopicEvent::Event {
+            event: "after".into(),
+            data: json!(2)
+        })
     );
     // Re-authenticated: the second upgrade carried the credentials too.
     let upgrades: Vec<_> = gw
@@ -189,7 +212,9 @@ async fn a_dropped_socket_reconnects_resubscribes_and_fails_in_flight_calls() {
         .filter(|r| r.http_method == "GET" && r.path == "/ws")
         .collect();
     assert_eq!(upgrades.len(), 2);
-    assert!(upgrades.iter().all(|u| u.header("authorization") == Some("Bearer ws-token")));
+    assert!(upgrades
+        .iter()
+        .all(|u| u.header("authorization") == Some("Bearer ws-token")));
     // New calls work.
     bounded(client.ping()).await.unwrap();
     bounded(client.close()).await.unwrap();
@@ -228,7 +253,10 @@ async fn close_ends_calls_and_subscriptions_promptly() {
     let mut sub = client.subscribe("governor.g1").await.unwrap();
     let pending = {
         let c = client.clone();
-        tokio::spawn(async move { c.call_tool("slow", json!({"steps": 1, "delay_ms": 60_000})).await })
+        tokio::spawn(async move {
+            c.call_tool("slow", json!({"steps": 1, "delay_ms": 60_000}))
+                .await
+        })
     };
     wait_until(|| !gw.requests_for("tools/call").is_empty()).await;
     bounded(client.close()).await.unwrap();
@@ -276,11 +304,17 @@ async fn a_slow_subscriber_loses_the_oldest_events_and_is_told() {
         gw.publish("tools.t.results", "result", json!(n));
     }
     wait_until(|| sub.dropped_events() == 6).await;
-    assert_eq!(bounded(sub.recv()).await, Some(TopicEvent::Lagged { dropped: 6 }));
+    assert_eq!(
+        bounded(sub.recv()).await,
+        Some(TopicEvent::Lagged { dropped: 6 })
+    );
     for n in 6..10 {
         assert_eq!(
             bounded(sub.recv()).await,
-            Some(TopicEvent::Event { event: "result".into(), data: json!(n) })
+            Some(TopicEvent::Event {
+                event: "result".into(),
+                data: json!(n)
+            })
         );
     }
     bounded(client.close()).await.unwrap();
