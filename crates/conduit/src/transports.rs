@@ -12,9 +12,9 @@ use crate::Error;
 /// The endpoint URL a transport is given, from the URL the user configured, exactly as the
 /// reference SDK rewrites it:
 ///
-/// * [`TransportKind::Mcp`]: unchanged;
-/// * [`TransportKind::JsonRpc`]: a trailing `/mcp` becomes `/rpc`; nothing else changes;
-/// * [`TransportKind::WebSocket`]: `https://` becomes `wss://` and `http://` becomes `ws://`;
+/// * [`TransportKind::Mcp`] — unchanged;
+/// * [`TransportKind::JsonRpc`] — a trailing `/mcp` becomes `/rpc`; nothing else changes;
+/// * [`TransportKind::WebSocket`] — `https://` becomes `wss://` and `http://` becomes `ws://`;
 ///   the path is kept (DataGrout serves WebSocket at `…/servers/{uuid}/ws`).
 ///
 /// ```
