@@ -80,7 +80,7 @@ enum Command {
         after_help = "Example:\n  conduit --transport ws --url wss://gateway.datagrout.ai/servers/UUID/ws subscribe 'tasks.42.*'"
     )]
     Subscribe {
-        /// The topics, e.g. agents.<id>.events, tools.<name>.results, tasks.<id>.*.
+        /// The topics, e.g. agents.ID.events, tools.NAME.results, tasks.ID.*.
         #[arg(required = true)]
         topics: Vec<String>,
         /// Exit after this many events.
