@@ -6,6 +6,7 @@ mod conformance;
 mod datagrout;
 mod demo;
 mod output;
+mod subscribe;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -54,6 +55,11 @@ struct Global {
 enum TransportArg {
     /// MCP Streamable HTTP.
     Mcp,
+    /// Plain JSON-RPC over HTTP POST (a trailing /mcp in the URL becomes /rpc).
+    Jsonrpc,
+    /// WebSocket, datagrout-jsonrpc.v1 (http(s):// becomes ws(s)://).
+    #[value(alias = "websocket")]
+    Ws,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +76,18 @@ enum Command {
     /// Check that the server is alive (ping, or server/discover in the stateless era).
     #[command(after_help = "Example:\n  conduit --url http://127.0.0.1:8080/mcp ping")]
     Ping,
+    /// Stream topic events (WebSocket transport), one per line, until Ctrl-C.
+    #[command(
+        after_help = "Example:\n  conduit --transport ws --url wss://gateway.datagrout.ai/servers/UUID/ws subscribe 'tasks.42.*'"
+    )]
+    Subscribe {
+        /// The topics, e.g. agents.ID.events, tools.NAME.results, tasks.ID.*.
+        #[arg(required = true)]
+        topics: Vec<String>,
+        /// Exit after this many events.
+        #[arg(long)]
+        count: Option<u64>,
+    },
     /// Run the test gateway in the foreground and print its URL.
     #[command(after_help = "Example:\n  conduit gateway --listen 127.0.0.1:8080")]
     Gateway {
@@ -239,9 +257,11 @@ async fn connect(global: &Global) -> Result<Client, Failure> {
     if let Some(token) = &global.bearer {
         builder = builder.bearer(token.clone());
     }
-    match global.transport {
-        TransportArg::Mcp => {}
-    }
+    builder = builder.transport(match global.transport {
+        TransportArg::Mcp => conduit::TransportKind::Mcp,
+        TransportArg::Jsonrpc => conduit::TransportKind::JsonRpc,
+        TransportArg::Ws => conduit::TransportKind::WebSocket,
+    });
     Ok(builder.connect().await?)
 }
 
@@ -256,6 +276,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Gateway { listen, sse } => demo::gateway(&listen, sse).await,
         Command::Demo => demo::demo().await,
         Command::ConformanceClient { url } => conformance::run(&url).await,
+        Command::Subscribe { topics, count } => {
+            let client = connect(&global).await?;
+            let result = subscribe::run(&client, &topics, count, global.json).await;
+            let _ = client.close().await;
+            result
+        }
         Command::Ping => {
             let client = connect(&global).await?;
             let started = std::time::Instant::now();

@@ -140,6 +140,50 @@ impl TestGateway {
         mcp::push_to_listeners(&self.state, &message)
     }
 
+    /// The JSON-RPC endpoint, `http://ADDR/rpc`.
+    pub fn rpc_url(&self) -> String {
+        format!("{}/rpc", self.base_url())
+    }
+
+    /// The WebSocket endpoint, `ws://ADDR/ws`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.local_addr)
+    }
+
+    /// Publishes an event on `topic` to every WebSocket subscription whose pattern matches it
+    /// (`*` matches one segment; a trailing `*` matches the rest); returns how many
+    /// subscriptions got it.
+    pub fn publish(&self, topic: &str, event: &str, data: Value) -> usize {
+        self.state.ws.publish(topic, event, &data)
+    }
+
+    /// Drops every WebSocket connection abruptly (no close frame), as a network failure would;
+    /// returns how many were open.
+    pub fn drop_ws_connections(&self) -> usize {
+        self.state.ws.drop_all()
+    }
+
+    /// While on, WebSocket connections stay open but read nothing and answer nothing (not even
+    /// pings), like a dead peer.
+    pub fn set_ws_unresponsive(&self, on: bool) {
+        self.state.ws.set_unresponsive(on);
+    }
+
+    /// How many WebSocket connections are open.
+    pub fn ws_connections(&self) -> usize {
+        self.state.ws.open_connections()
+    }
+
+    /// How many WebSocket connections were accepted since start.
+    pub fn ws_connections_accepted(&self) -> u64 {
+        self.state.ws.accepted()
+    }
+
+    /// The topic patterns subscribed to on the open WebSocket connections.
+    pub fn ws_subscriptions(&self) -> Vec<String> {
+        self.state.ws.subscriptions()
+    }
+
     /// Stops accepting, ends open streams, lets in-flight requests finish (briefly), and waits
     /// until every task is gone.
     pub async fn shutdown(mut self) {
@@ -206,7 +250,7 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, state: Arc<State>
         async move { Ok::<_, Infallible>(router::route(state, req).await) }
     });
     let builder = auto::Builder::new(TokioExecutor::new());
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     tokio::pin!(conn);
     let result = tokio::select! {
         result = conn.as_mut() => result,

@@ -48,11 +48,13 @@ mod features;
 mod gateway;
 mod http_util;
 mod jsonrpc;
+mod jsonrpc_endpoint;
 mod mcp;
 mod record;
 mod router;
 mod sse;
 mod state;
+mod ws;
 
 pub use config::{DiscoverRejection, EraSupport, GatewayConfig, ResponseMode};
 pub use faults::Faults;

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::http_util::{text, Body};
 use crate::mcp;
 use crate::state::State;
+use crate::{jsonrpc_endpoint, ws};
 
 /// Largest accepted request body.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -55,6 +56,10 @@ where
     let req = HttpRequest { parts, body, json };
     match req.parts.uri.path() {
         mcp::PATH => mcp::handle(state, req).await,
+        jsonrpc_endpoint::PATH | jsonrpc_endpoint::PATH_SLASH => {
+            jsonrpc_endpoint::handle(state, req).await
+        }
+        ws::PATH => ws::handle(state, req).await,
         "/healthz" => text(StatusCode::OK, "ok"),
         _ => text(StatusCode::NOT_FOUND, "Not Found"),
     }

@@ -40,6 +40,8 @@ pub(crate) struct State {
     pub(crate) streams: Mutex<Streams>,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<JoinSet<()>>,
+    /// Open WebSocket connections and their subscriptions.
+    pub(crate) ws: crate::ws::Hub,
 }
 
 impl State {
@@ -55,6 +57,7 @@ impl State {
             streams: Mutex::new(Streams::default()),
             shutdown: watch::channel(false).0,
             tasks: Mutex::new(JoinSet::new()),
+            ws: crate::ws::Hub::default(),
         }
     }
 

@@ -11,12 +11,14 @@
 //! * [`Inbound`] / [`InboundSender`] — messages the server sends on its own initiative.
 //! * [`TransportError`] — every way a transport can fail, typed.
 //! * [`sse`] — an incremental Server-Sent Events parser shared by the HTTP transports.
+//! * [`topics`] — topic [`Subscription`](topics::Subscription)s for transports with server push.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod retry;
 pub mod sse;
+pub mod topics;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -53,7 +55,8 @@ pub struct RequestContext {
     pub name: Option<String>,
     /// Whether sending the request twice is harmless (lists, reads, gets, ping, or a tool call
     /// the caller declared idempotent). Only idempotent requests are retried after failures that
-    /// may have reached the server.
+    /// may have reached the server, and a transport that reconnects (WebSocket) resends them
+    /// after a connection loss instead of failing them with [`TransportError::ConnectionLost`].
     pub idempotent: bool,
 }
 
@@ -146,6 +149,37 @@ pub trait Transport: Send + Sync + 'static {
 
     /// Ends the session (HTTP: `DELETE` with the session id) and releases every resource.
     fn close(&self) -> BoxFuture<'_, Result<(), TransportError>>;
+
+    /// Which handshake the server behind this transport expects. The default is
+    /// [`Handshake::Mcp`]; DataGrout's JSON-RPC and WebSocket endpoints answer
+    /// [`Handshake::None`].
+    fn handshake(&self) -> Handshake {
+        Handshake::Mcp
+    }
+
+    /// Subscribes to a server topic. The default answers [`TransportError::Unsupported`]:
+    /// only transports with server push (WebSocket) carry topics.
+    fn subscribe<'a>(
+        &'a self,
+        topic: &'a str,
+    ) -> BoxFuture<'a, Result<topics::Subscription, TransportError>> {
+        Box::pin(async move {
+            Err(TransportError::Unsupported(format!(
+                "topic subscriptions (subscribe {topic:?}) need a transport with server push, such as WebSocket"
+            )))
+        })
+    }
+}
+
+/// The session handshake a transport's endpoint expects, declared by the transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Handshake {
+    /// An MCP endpoint: `initialize` or `server/discover` begins the exchange.
+    Mcp,
+    /// A plain JSON-RPC endpoint that serves requests without any handshake (DataGrout's
+    /// `/rpc` and WebSocket endpoints, as the reference SDK uses them).
+    None,
 }
 
 /// Every way a transport can fail.
@@ -214,6 +248,19 @@ pub enum TransportError {
     /// The transport was closed.
     #[error("the transport is closed")]
     Closed,
+    /// The connection dropped while the request was in flight; whether the server executed it
+    /// is unknown. The transport reconnects on its own: a new call may succeed.
+    #[error(
+        "the connection was lost while waiting for the response{}",
+        fmt_reason(reason)
+    )]
+    ConnectionLost {
+        /// Why the connection ended, when known.
+        reason: String,
+    },
+    /// The transport does not offer this operation.
+    #[error("not supported by this transport: {0}")]
+    Unsupported(String),
     /// Any other failure, with its source.
     #[error("{message}")]
     Other {
@@ -230,6 +277,14 @@ fn fmt_excerpt(body: &str) -> String {
         String::new()
     } else {
         format!(": {body}")
+    }
+}
+
+fn fmt_reason(reason: &str) -> String {
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(" ({reason})")
     }
 }
 

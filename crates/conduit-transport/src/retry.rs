@@ -188,6 +188,19 @@ impl Transport for Retrying {
     fn close(&self) -> BoxFuture<'_, Result<(), TransportError>> {
         self.inner.close()
     }
+
+    // Everything else is the wrapped transport's own answer.
+
+    fn handshake(&self) -> crate::Handshake {
+        self.inner.handshake()
+    }
+
+    fn subscribe<'a>(
+        &'a self,
+        topic: &'a str,
+    ) -> BoxFuture<'a, Result<crate::topics::Subscription, TransportError>> {
+        self.inner.subscribe(topic)
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,28 @@ pub enum TransportKind {
     /// MCP Streamable HTTP (the default).
     #[default]
     Mcp,
+    /// Plain JSON-RPC over HTTP POST (DataGrout's `/rpc`; a trailing `/mcp` in the URL becomes
+    /// `/rpc`). No handshake. Cargo feature `jsonrpc`.
+    JsonRpc,
+    /// WebSocket with the `datagrout-jsonrpc.v1` subprotocol (`http(s)://` becomes
+    /// `ws(s)://`). No handshake; topic subscriptions; reconnection. Cargo feature `ws`.
+    WebSocket,
+}
+
+impl std::str::FromStr for TransportKind {
+    type Err = Error;
+
+    /// `mcp`, `jsonrpc` or `ws` (`websocket`, as the reference SDK spells it, is accepted).
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "mcp" | "http" => Ok(TransportKind::Mcp),
+            "jsonrpc" | "json-rpc" | "rpc" => Ok(TransportKind::JsonRpc),
+            "ws" | "websocket" => Ok(TransportKind::WebSocket),
+            other => Err(Error::Config(format!(
+                "unknown transport {other:?} (expected mcp, jsonrpc or ws)"
+            ))),
+        }
+    }
 }
 
 /// Builds a [`Client`]. Methods take and return the builder by value; configuration errors are
@@ -55,6 +77,7 @@ pub struct ClientBuilder {
     max_response_bytes: Option<usize>,
     max_in_flight: Option<usize>,
     budget: Option<f64>,
+    transport_options: crate::transports::TransportOptions,
     errors: Vec<String>,
     #[cfg(feature = "auth")]
     oauth: Option<conduit_auth::OAuthConfig>,
@@ -80,6 +103,7 @@ impl ClientBuilder {
             max_response_bytes: None,
             max_in_flight: None,
             budget: None,
+            transport_options: Default::default(),
             errors: Vec::new(),
             #[cfg(feature = "auth")]
             oauth: None,
@@ -236,6 +260,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Settings of the WebSocket transport (ping interval, reconnection backoff, buffers).
+    #[cfg(feature = "ws")]
+    pub fn ws_config(mut self, config: conduit_transport_ws::WsConfig) -> Self {
+        self.transport_options.ws = Some(config);
+        self
+    }
+
     /// Connects: builds the transport and runs the lifecycle.
     pub async fn connect(self) -> Result<Client, Error> {
         if let Some(first) = self.errors.into_iter().next() {
@@ -263,8 +294,9 @@ impl ClientBuilder {
         let use_intelligent_interface = self
             .use_intelligent_interface
             .unwrap_or_else(|| crate::is_dg_url(&self.url));
+        let url = crate::transports::endpoint_url(self.transport, &self.url);
         let settings = ClientSettings {
-            url: self.url.clone(),
+            url: url.clone(),
             timeout: self.timeout,
             client_info: self.client_info,
             lifecycle: self.lifecycle,
@@ -286,9 +318,12 @@ impl ClientBuilder {
                     ..defaults
                 };
                 Arc::new(
-                    conduit_transport_http::StreamableHttp::new(http, &self.url, config, tx)
+                    conduit_transport_http::StreamableHttp::new(http, &url, config, tx)
                         .map_err(|e| Error::Config(e.to_string()))?,
                 )
+            }
+            other => {
+                crate::transports::build(other, http, &url, &self.transport_options, tx).await?
             }
         };
         let transport: Arc<dyn conduit_transport::Transport> = Arc::new(

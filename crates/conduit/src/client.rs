@@ -38,9 +38,11 @@ pub struct CallOptions {
     /// receiver is too slow to take are dropped rather than stalling the response stream.
     pub progress: Option<tokio::sync::mpsc::Sender<ProgressNotificationParams>>,
     /// Declares a `tools/call` safe to execute twice, so that it may be retried after a failure
-    /// that might have reached the server (a timeout, a lost connection, HTTP 502/504). Lists,
-    /// reads, gets and ping are always treated as idempotent; no other call is ever retried
-    /// unless it certainly was not delivered or the server refused it (429/503).
+    /// that might have reached the server (a timeout, a lost connection, HTTP 502/504), and
+    /// resent by a reconnecting transport (WebSocket) instead of failing with
+    /// `TransportError::ConnectionLost`. Lists, reads, gets and ping are always treated as
+    /// idempotent; no other call is ever retried unless it certainly was not delivered or the
+    /// server refused it (429/503).
     pub idempotent: bool,
 }
 
@@ -334,6 +336,14 @@ impl Client {
 
     pub(crate) fn settings(&self) -> &ClientSettings {
         &self.inner.settings
+    }
+
+    pub(crate) fn transport(&self) -> &Arc<dyn Transport> {
+        &self.inner.transport
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
     }
 
     /// Sends a request and returns its raw result.

@@ -28,11 +28,14 @@ mod client;
 pub mod datagrout;
 mod error;
 pub mod lifecycle;
+mod subscribe;
+mod transports;
 
 pub use builder::{ClientBuilder, RetryPolicy, TransportKind, CLIENT_NAME};
 pub use client::{CallOptions, Client, Page};
 pub use error::Error;
 pub use lifecycle::LifecycleMode;
+pub use transports::endpoint_url;
 
 /// Authorization: OAuth 2.1 and the MCP authorization spec (feature `auth`).
 #[cfg(feature = "auth")]
@@ -43,9 +46,17 @@ pub use conduit_http as http;
 pub use conduit_protocol as protocol;
 /// The transport contract (`conduit-transport`).
 pub use conduit_transport as transport;
+/// Topic subscriptions: [`Client::subscribe`] returns a [`Subscription`] of [`TopicEvent`]s.
+pub use conduit_transport::topics::{Subscription, TopicEvent};
 /// The Streamable HTTP transport (`conduit-transport-http`).
 #[cfg(feature = "http")]
 pub use conduit_transport_http as transport_http;
+/// Plain JSON-RPC over HTTP (`conduit-transport-jsonrpc`).
+#[cfg(feature = "jsonrpc")]
+pub use conduit_transport_jsonrpc as transport_jsonrpc;
+/// The WebSocket transport (`conduit-transport-ws`).
+#[cfg(feature = "ws")]
+pub use conduit_transport_ws as transport_ws;
 
 /// The MCP types most calls return.
 pub mod types {

@@ -9,13 +9,22 @@
 //!   400/404/405, "not initialized", or an unsupported-version error that lists no stateless
 //!   version. The outcome is remembered per URL for the life of the process, so later
 //!   connections to the same server skip the probe.
+//!
+//! **Transports without a handshake.** DataGrout's JSON-RPC (`/rpc`) and WebSocket endpoints
+//! serve requests with no `initialize` or `server/discover` first, and the reference SDK sends
+//! none there. Such a transport declares [`Handshake::None`]; with [`LifecycleMode::Auto`] the
+//! client then sends nothing before the first request and treats the exchange as stateful-era
+//! requests at the client's configured stateful version (no session, no per-request `_meta`);
+//! server info and capabilities are unknown (`None` / empty). An explicit
+//! [`LifecycleMode::Stateful`] or [`LifecycleMode::Stateless`] still sends its handshake, for
+//! servers that want one on those transports.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use conduit_protocol::jsonrpc::codes;
 use conduit_protocol::mcp::{Implementation, ServerCapabilities};
-use conduit_transport::{Era, RequestContext, TransportError};
+use conduit_transport::{Era, Handshake, RequestContext, TransportError};
 use serde_json::{json, Map, Value};
 
 use crate::client::Client;
@@ -87,6 +96,9 @@ pub(crate) async fn establish(client: &Client) -> Result<Negotiated, Error> {
     match client.settings().lifecycle {
         LifecycleMode::Stateful => initialize(client).await,
         LifecycleMode::Stateless => discover(client).await,
+        LifecycleMode::Auto if client.transport().handshake() == Handshake::None => {
+            Ok(without_handshake(client))
+        }
         LifecycleMode::Auto => {
             if remembered(&url) == Some(Era::Stateful) {
                 return initialize(client).await;
@@ -105,6 +117,17 @@ pub(crate) async fn establish(client: &Client) -> Result<Negotiated, Error> {
                 Err(e) => Err(e),
             }
         }
+    }
+}
+
+/// What a transport without a handshake starts with (see the module docs).
+fn without_handshake(client: &Client) -> Negotiated {
+    Negotiated {
+        era: Era::Stateful,
+        protocol_version: Arc::from(client.settings().stateful_version.as_str()),
+        server_info: None,
+        capabilities: ServerCapabilities::default(),
+        instructions: None,
     }
 }
 
