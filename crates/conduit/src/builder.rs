@@ -21,6 +21,9 @@ pub enum TransportKind {
     /// MCP Streamable HTTP (the default).
     #[default]
     Mcp,
+    /// A local server process over stdio (see [`ClientBuilder::stdio`]).
+    #[cfg(feature = "stdio")]
+    Stdio,
 }
 
 /// Builds a [`Client`]. Methods take and return the builder by value; configuration errors are
@@ -51,6 +54,9 @@ pub struct ClientBuilder {
     danger_accept_invalid_certs: bool,
     http_config: Option<HttpConfig>,
     errors: Vec<String>,
+    /// The process to start for [`TransportKind::Stdio`].
+    #[cfg(feature = "stdio")]
+    pub(crate) stdio: Option<conduit_transport_stdio::StdioConfig>,
 }
 
 impl ClientBuilder {
@@ -70,6 +76,8 @@ impl ClientBuilder {
             danger_accept_invalid_certs: false,
             http_config: None,
             errors: Vec::new(),
+            #[cfg(feature = "stdio")]
+            stdio: None,
         }
     }
 
@@ -171,6 +179,12 @@ impl ClientBuilder {
         self
     }
 
+    /// Records a configuration error, reported by [`ClientBuilder::connect`].
+    #[allow(dead_code)]
+    pub(crate) fn push_error(&mut self, message: String) {
+        self.errors.push(message);
+    }
+
     /// Connects: builds the transport and runs the lifecycle.
     pub async fn connect(self) -> Result<Client, Error> {
         if let Some(first) = self.errors.into_iter().next() {
@@ -213,6 +227,8 @@ impl ClientBuilder {
                         .map_err(|e| Error::Config(e.to_string()))?,
                 )
             }
+            #[cfg(feature = "stdio")]
+            TransportKind::Stdio => crate::stdio::spawn(self.stdio, tx)?,
         };
         Client::start(transport, rx, settings).await
     }

@@ -10,7 +10,9 @@ use conduit_protocol::mcp::{
     CallToolResult, GetPromptResult, Implementation, ProgressNotificationParams, Prompt,
     ReadResourceResult, Resource, ResourceTemplate, ServerCapabilities, Tool,
 };
-use conduit_transport::{Era, Inbound, InboundReceiver, RequestContext, Transport, TransportError};
+use conduit_transport::{
+    Era, Inbound, InboundReceiver, RequestContext, StatelessCancellation, Transport, TransportError,
+};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 use tokio::task::JoinHandle;
@@ -646,8 +648,10 @@ impl Drop for ProgressRoute {
 }
 
 /// Sends `notifications/cancelled` when a request is abandoned (its future dropped or timed
-/// out) in the stateful era. In the stateless era closing the response stream is the
-/// cancellation signal, which dropping the transport future already does.
+/// out) in the stateful era, and in the stateless era on transports without a per-request
+/// stream (stdio: [`StatelessCancellation::Notification`]). Over Streamable HTTP in the
+/// stateless era closing the response stream is the signal, which dropping the transport
+/// future already does.
 struct CancelOnDrop {
     client: Weak<ClientInner>,
     id: Option<RequestId>,
@@ -673,12 +677,14 @@ impl CancelOnDrop {
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         let Some(id) = self.id.take() else { return };
-        if self.negotiated.era != Era::Stateful {
-            return;
-        }
         let Some(inner) = self.client.upgrade() else {
             return;
         };
+        if self.negotiated.era != Era::Stateful
+            && inner.transport.stateless_cancellation() != StatelessCancellation::Notification
+        {
+            return;
+        }
         if inner.closed.load(Ordering::Acquire) {
             return;
         }

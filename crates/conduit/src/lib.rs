@@ -27,6 +27,8 @@ mod builder;
 mod client;
 mod error;
 pub mod lifecycle;
+#[cfg(feature = "stdio")]
+mod stdio;
 
 pub use builder::{ClientBuilder, TransportKind, CLIENT_NAME};
 pub use client::{CallOptions, Client, Page};
@@ -42,6 +44,9 @@ pub use conduit_transport as transport;
 /// The Streamable HTTP transport (`conduit-transport-http`).
 #[cfg(feature = "http")]
 pub use conduit_transport_http as transport_http;
+/// The stdio transport (`conduit-transport-stdio`): local server processes.
+#[cfg(feature = "stdio")]
+pub use conduit_transport_stdio as transport_stdio;
 
 /// The MCP types most calls return.
 pub mod types {
