@@ -112,6 +112,8 @@ pub(crate) struct ClientInner {
     progress: Mutex<HashMap<String, tokio::sync::mpsc::Sender<ProgressNotificationParams>>>,
     dispatcher: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
+    /// `x-mcp-header` declarations of listed tools (see `param_headers`).
+    pub(crate) tool_headers: crate::param_headers::ToolHeaders,
 }
 
 impl Drop for ClientInner {
@@ -187,6 +189,7 @@ impl Client {
             progress: Mutex::new(HashMap::new()),
             dispatcher: Mutex::new(None),
             closed: AtomicBool::new(false),
+            tool_headers: Default::default(),
         });
         let task = tokio::spawn(dispatch(Arc::downgrade(&inner), inbound));
         if let Ok(mut d) = inner.dispatcher.lock() {
@@ -341,7 +344,12 @@ impl Client {
             };
             let ctx = self
                 .inner
-                .context(&negotiated, mcp_name(method, params.as_ref()));
+                .context(&negotiated, mcp_name(method, params.as_ref()))
+                .with_extra_headers(
+                    self.inner
+                        .tool_headers
+                        .for_request(method, params.as_ref())?,
+                );
             let id = self.inner.next_id();
             let request = Request::new(id.clone(), method, params);
             let mut cancel = CancelOnDrop::new(self, id.clone(), &negotiated);
@@ -483,6 +491,10 @@ impl Client {
     /// `data-grout/`), as the reference SDK does.
     pub async fn list_tools(&self) -> Result<Vec<Tool>, Error> {
         let tools: Vec<Tool> = self.list_all("tools/list", "tools").await?;
+        let tools = self
+            .inner
+            .tool_headers
+            .learn(tools, true, self.era() == Some(Era::Stateless));
         if self.inner.settings.use_intelligent_interface {
             Ok(tools
                 .into_iter()
@@ -495,7 +507,15 @@ impl Client {
 
     /// One page of `tools/list`.
     pub async fn list_tools_page(&self, cursor: Option<&str>) -> Result<Page<Tool>, Error> {
-        self.list_page("tools/list", "tools", cursor).await
+        let page: Page<Tool> = self.list_page("tools/list", "tools", cursor).await?;
+        Ok(Page {
+            items: self.inner.tool_headers.learn(
+                page.items,
+                false,
+                self.era() == Some(Era::Stateless),
+            ),
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// Calls a tool. A result with `isError: true` is returned as [`Error::Tool`], carrying the

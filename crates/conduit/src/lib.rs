@@ -27,6 +27,8 @@ mod builder;
 mod client;
 mod error;
 pub mod lifecycle;
+pub mod param_headers;
+pub mod skills;
 #[cfg(feature = "stdio")]
 mod stdio;
 
