@@ -32,7 +32,12 @@ struct Global {
     url: Option<String>,
     /// Start a local MCP server and talk to it over stdio instead of --url:
     /// "<command> <args>" (shell-like quoting, no expansions).
-    #[arg(long, global = true, value_name = "COMMAND LINE", conflicts_with = "url")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "COMMAND LINE",
+        conflicts_with = "url"
+    )]
     stdio: Option<String>,
     /// A bearer token sent as `Authorization: Bearer …`.
     #[arg(long, global = true, env = "CONDUIT_TOKEN", hide_env_values = true)]

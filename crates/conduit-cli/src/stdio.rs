@@ -10,7 +10,9 @@ use crate::{Failure, Global};
 /// shut down (stdin closed, then SIGTERM, then SIGKILL) when the command closes the client.
 pub(crate) async fn connect(line: &str, global: &Global) -> Result<Client, Failure> {
     if line.trim().is_empty() {
-        return Err(Failure::usage("--stdio needs a command, e.g. --stdio \"node server.js\""));
+        return Err(Failure::usage(
+            "--stdio needs a command, e.g. --stdio \"node server.js\"",
+        ));
     }
     if !(global.timeout > 0.0 && global.timeout.is_finite()) {
         return Err(Failure::usage(

@@ -81,7 +81,10 @@ fn main() {
         let msg: Value = match serde_json::from_str(&line) {
             Ok(v) => v,
             Err(e) => {
-                send(&state.out, &error(&Value::Null, -32700, &format!("parse error: {e}")));
+                send(
+                    &state.out,
+                    &error(&Value::Null, -32700, &format!("parse error: {e}")),
+                );
                 continue;
             }
         };
@@ -196,7 +199,10 @@ fn handle(state: &Arc<State>, msg: Value) {
             let state = state.clone();
             std::thread::spawn(move || call_tool(&state, &id, &params));
         }
-        other => send(out, &error(&id, -32601, &format!("method not found: {other}"))),
+        other => send(
+            out,
+            &error(&id, -32601, &format!("method not found: {other}")),
+        ),
     }
 }
 
@@ -261,7 +267,11 @@ fn call_tool(state: &State, id: &Value, params: &Value) {
             }
         }
         "cancelled" => {
-            let ids = state.cancelled.lock().map(|c| c.clone()).unwrap_or_default();
+            let ids = state
+                .cancelled
+                .lock()
+                .map(|c| c.clone())
+                .unwrap_or_default();
             json!({"content": [{"type": "text", "text": Value::Array(ids).to_string()}]})
         }
         other => {

@@ -269,9 +269,7 @@ impl Inner {
     }
 
     fn dead_error(&self) -> TransportError {
-        self.dead()
-            .unwrap_or(Dead::Closed)
-            .error(&self.command)
+        self.dead().unwrap_or(Dead::Closed).error(&self.command)
     }
 
     /// Queues one message for the writer and waits until it is written and flushed.
@@ -476,10 +474,12 @@ async fn shutdown_child(
     if let Ok(Ok(status)) = tokio::time::timeout(config.close_grace, child.wait()).await {
         return Ok(ShutdownOutcome::Exited(status));
     }
-    tracing::debug!(command, "the server did not exit after stdin closed; terminating");
+    tracing::debug!(
+        command,
+        "the server did not exit after stdin closed; terminating"
+    );
     if terminate(child) {
-        if let Ok(Ok(status)) = tokio::time::timeout(config.terminate_grace, child.wait()).await
-        {
+        if let Ok(Ok(status)) = tokio::time::timeout(config.terminate_grace, child.wait()).await {
             return Ok(ShutdownOutcome::Terminated(status));
         }
     }

@@ -14,7 +14,10 @@ use serde_json::{json, Value};
 
 fn text(result: &conduit::types::CallToolResult) -> String {
     let v = serde_json::to_value(&result.content).unwrap();
-    v.pointer("/0/text").and_then(Value::as_str).unwrap().to_owned()
+    v.pointer("/0/text")
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_owned()
 }
 
 async fn connect(mode: LifecycleMode) -> Client {
@@ -38,7 +41,10 @@ async fn tools_resources_and_prompts_in_both_eras() {
         assert_eq!(client.server_info().unwrap().name, "echo-server");
         let tools = client.list_tools().await.unwrap();
         assert!(tools.iter().any(|t| t.name == "add"));
-        let sum = client.call_tool("add", json!({"a": 2, "b": 3})).await.unwrap();
+        let sum = client
+            .call_tool("add", json!({"a": 2, "b": 3}))
+            .await
+            .unwrap();
         assert_eq!(text(&sum), "5");
         let resources = client.list_resources().await.unwrap();
         assert_eq!(resources[0].uri, "echo://greeting");
@@ -46,8 +52,13 @@ async fn tools_resources_and_prompts_in_both_eras() {
         assert!(serde_json::to_string(&read).unwrap().contains("hello"));
         let prompts = client.list_prompts().await.unwrap();
         assert_eq!(prompts[0].name, "greet");
-        let prompt = client.get_prompt("greet", json!({"name": "Ada"})).await.unwrap();
-        assert!(serde_json::to_string(&prompt).unwrap().contains("Hello, Ada!"));
+        let prompt = client
+            .get_prompt("greet", json!({"name": "Ada"}))
+            .await
+            .unwrap();
+        assert!(serde_json::to_string(&prompt)
+            .unwrap()
+            .contains("Hello, Ada!"));
         client.ping().await.unwrap();
         client.close().await.unwrap();
         assert!(matches!(client.list_tools().await, Err(Error::Closed)));
@@ -101,7 +112,11 @@ async fn a_timed_out_call_is_cancelled_by_notification_in_both_eras() {
             .unwrap_err();
         assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
         let ids = cancelled_ids(&client).await;
-        assert_eq!(ids.len(), 1, "{mode:?}: the server saw no notifications/cancelled");
+        assert_eq!(
+            ids.len(),
+            1,
+            "{mode:?}: the server saw no notifications/cancelled"
+        );
         assert!(ids[0].is_i64(), "{ids:?}");
         client.close().await.unwrap();
     }
@@ -130,7 +145,10 @@ async fn a_crashing_server_fails_the_call_with_a_typed_error() {
     }
     let later = client.list_tools().await.unwrap_err();
     assert!(
-        matches!(later, Error::Transport(TransportError::ProcessExited { .. })),
+        matches!(
+            later,
+            Error::Transport(TransportError::ProcessExited { .. })
+        ),
         "{later:?}"
     );
     client.close().await.unwrap();
@@ -192,12 +210,17 @@ async fn server_everything_over_stdio() {
         h.await.unwrap();
     }
     let resources = client.list_resources().await.unwrap();
-    let first = resources.first().expect("server-everything lists resources");
+    let first = resources
+        .first()
+        .expect("server-everything lists resources");
     let read = client.read_resource(&first.uri).await.unwrap();
     assert!(!read.contents.is_empty());
     let prompts = client.list_prompts().await.unwrap();
     assert!(prompts.iter().any(|p| p.name == "simple-prompt"));
-    let prompt = client.get_prompt("simple-prompt", Value::Null).await.unwrap();
+    let prompt = client
+        .get_prompt("simple-prompt", Value::Null)
+        .await
+        .unwrap();
     assert!(!prompt.messages.is_empty());
     client.close().await.unwrap();
 }

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use conduit_protocol::jsonrpc::{Notification, Outcome, Request, RequestId, Response};
 use conduit_transport::{
-    Era, Inbound, InboundReceiver, RequestContext, StatelessCancellation, Transport,
-    TransportError,
+    Era, Inbound, InboundReceiver, RequestContext, StatelessCancellation, Transport, TransportError,
 };
 use conduit_transport_stdio::{ShutdownOutcome, StdioConfig, StdioTransport};
 use serde_json::{json, Value};
@@ -28,7 +27,12 @@ fn echo() -> StdioConfig {
     StdioConfig::new(support::echo_server())
 }
 
-async fn call(t: &StdioTransport, id: i64, tool: &str, args: Value) -> Result<Value, TransportError> {
+async fn call(
+    t: &StdioTransport,
+    id: i64,
+    tool: &str,
+    args: Value,
+) -> Result<Value, TransportError> {
     let request = Request::new(
         RequestId::Number(id),
         "tools/call",
@@ -43,13 +47,18 @@ async fn call(t: &StdioTransport, id: i64, tool: &str, args: Value) -> Result<Va
 }
 
 fn text(v: &Value) -> &str {
-    v.pointer("/content/0/text").and_then(Value::as_str).unwrap()
+    v.pointer("/content/0/text")
+        .and_then(Value::as_str)
+        .unwrap()
 }
 
 #[tokio::test]
 async fn concurrent_requests_are_matched_by_id() {
     let (t, _rx) = start(echo());
-    assert_eq!(t.stateless_cancellation(), StatelessCancellation::Notification);
+    assert_eq!(
+        t.stateless_cancellation(),
+        StatelessCancellation::Notification
+    );
     // The slowest request is sent first, so responses arrive in another order than requests.
     let calls = (0..16).map(|i| {
         let t = &t;
@@ -143,14 +152,22 @@ async fn a_crash_fails_pending_and_later_calls_with_a_typed_error() {
     let later = t
         .notify(Notification::new("notifications/initialized", None), ctx())
         .await;
-    assert!(matches!(later, Err(TransportError::ProcessExited { .. })), "{later:?}");
-    assert!(matches!(t.shutdown().await.unwrap(), ShutdownOutcome::Exited(s) if s.code() == Some(3)));
+    assert!(
+        matches!(later, Err(TransportError::ProcessExited { .. })),
+        "{later:?}"
+    );
+    assert!(
+        matches!(t.shutdown().await.unwrap(), ShutdownOutcome::Exited(s) if s.code() == Some(3))
+    );
 }
 
 #[tokio::test]
 async fn an_oversized_line_is_a_clear_error() {
     let (t, _rx) = start(echo().max_line_bytes(4096));
-    assert_eq!(text(&call(&t, 1, "big", json!({"bytes": 1000})).await.unwrap()).len(), 1000);
+    assert_eq!(
+        text(&call(&t, 1, "big", json!({"bytes": 1000})).await.unwrap()).len(),
+        1000
+    );
     match call(&t, 2, "big", json!({"bytes": 100_000})).await {
         Err(e @ TransportError::TooLarge { limit: 4096 }) => {
             assert!(e.to_string().contains("4096"), "{e}")
@@ -172,7 +189,10 @@ async fn shutdown_closes_stdin_then_terminates_then_kills() {
     let (t, _rx) = start(echo().shutdown_grace(grace.0, grace.1));
     call(&t, 1, "echo", json!({"message": "hi"})).await.unwrap();
     assert!(matches!(t.shutdown().await.unwrap(), ShutdownOutcome::Exited(s) if s.success()));
-    assert_eq!(t.shutdown().await.unwrap(), ShutdownOutcome::AlreadyShutDown);
+    assert_eq!(
+        t.shutdown().await.unwrap(),
+        ShutdownOutcome::AlreadyShutDown
+    );
     assert!(matches!(
         call(&t, 2, "echo", json!({})).await,
         Err(TransportError::Closed)
@@ -230,7 +250,10 @@ async fn dropping_the_transport_kills_the_process() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(!running, "process {pid} still runs after the transport was dropped");
+    assert!(
+        !running,
+        "process {pid} still runs after the transport was dropped"
+    );
 }
 
 #[tokio::test]

@@ -325,7 +325,10 @@ mod tests {
         assert_eq!(
             h,
             [
-                ("Mcp-Param-Region".to_owned(), "=?base64?SGVsbG8sIOS4lueVjA==?=".to_owned()),
+                (
+                    "Mcp-Param-Region".to_owned(),
+                    "=?base64?SGVsbG8sIOS4lueVjA==?=".to_owned()
+                ),
                 ("Mcp-Param-N".to_owned(), "-7".to_owned()),
                 ("Mcp-Param-Flag".to_owned(), "false".to_owned()),
                 ("Mcp-Param-Deep".to_owned(), "x".to_owned()),
@@ -346,13 +349,17 @@ mod tests {
             schema(json!({"v": {"type": "null", "x-mcp-header": "V"}})),
             schema(json!({"v": {"type": "number", "x-mcp-header": "V"}})),
             schema(json!({"v": {"x-mcp-header": "V"}})),
-            schema(json!({"a": {"type": "string", "x-mcp-header": "Id"}, "b": {"type": "string", "x-mcp-header": "id"}})),
+            schema(
+                json!({"a": {"type": "string", "x-mcp-header": "Id"}, "b": {"type": "string", "x-mcp-header": "id"}}),
+            ),
             schema(json!({"v": {"type": "string", "x-mcp-header": "My Region"}})),
             schema(json!({"v": {"type": "string", "x-mcp-header": "Region:Primary"}})),
             schema(json!({"v": {"type": "string", "x-mcp-header": "Région"}})),
             schema(json!({"v": {"type": "string", "x-mcp-header": "Region\t1"}})),
             schema(json!({"v": {"type": "string", "x-mcp-header": 5}})),
-            schema(json!({"v": {"type": "array", "items": {"type": "string", "x-mcp-header": "V"}}})),
+            schema(
+                json!({"v": {"type": "array", "items": {"type": "string", "x-mcp-header": "V"}}}),
+            ),
             schema(json!({"v": {"oneOf": [{"type": "string", "x-mcp-header": "V"}]}})),
             json!({"type": "object", "$defs": {"d": {"type": "string", "x-mcp-header": "D"}}}),
         ] {

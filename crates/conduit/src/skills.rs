@@ -107,10 +107,11 @@ impl Client {
                 uri: entry.uri.clone(),
                 reason,
             })?;
-        let parsed = frontmatter::parse(frontmatter).map_err(|reason| Error::SkillVerification {
-            uri: entry.uri.clone(),
-            reason: format!("unreadable frontmatter: {reason}"),
-        })?;
+        let parsed =
+            frontmatter::parse(frontmatter).map_err(|reason| Error::SkillVerification {
+                uri: entry.uri.clone(),
+                reason: format!("unreadable frontmatter: {reason}"),
+            })?;
         compare_frontmatter(&parsed, &entry.frontmatter).map_err(|reason| {
             Error::SkillVerification {
                 uri: entry.uri.clone(),
@@ -127,10 +128,12 @@ impl Client {
     /// Reads one file the entry lists and returns its bytes once they match the entry's `size`
     /// and `digest`. A URI the entry does not list is refused without being read.
     pub async fn read_skill_file(&self, entry: &SkillEntry, uri: &str) -> Result<Vec<u8>, Error> {
-        let listed = entry.resource(uri).ok_or_else(|| Error::SkillVerification {
-            uri: uri.to_owned(),
-            reason: format!("the entry of skill {} does not list this file", entry.uri),
-        })?;
+        let listed = entry
+            .resource(uri)
+            .ok_or_else(|| Error::SkillVerification {
+                uri: uri.to_owned(),
+                reason: format!("the entry of skill {} does not list this file", entry.uri),
+            })?;
         let result = self.read_resource(uri).await?;
         let contents = serde_json::to_value(&result.contents)
             .map_err(|e| Error::protocol("resources/read", e.to_string()))?;
@@ -198,10 +201,17 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Compares the parsed frontmatter with the entry's, field by field.
-fn compare_frontmatter(parsed: &Map<String, Value>, declared: &Map<String, Value>) -> Result<(), String> {
+fn compare_frontmatter(
+    parsed: &Map<String, Value>,
+    declared: &Map<String, Value>,
+) -> Result<(), String> {
     for (key, want) in declared {
         match parsed.get(key) {
-            None => return Err(format!("frontmatter field `{key}` is missing from SKILL.md")),
+            None => {
+                return Err(format!(
+                    "frontmatter field `{key}` is missing from SKILL.md"
+                ))
+            }
             Some(got) if !same(got, want) => {
                 return Err(format!(
                     "frontmatter field `{key}` differs: the entry says {want}, SKILL.md says {got}"
@@ -226,9 +236,7 @@ fn same(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
         }
         _ => a == b,
     }
@@ -357,7 +365,12 @@ pub mod frontmatter {
             "" => (false, false),
             "-" => (true, false),
             "+" => (false, true),
-            other => return Err(format!("unsupported block scalar header `{}{other}`", &header[..1])),
+            other => {
+                return Err(format!(
+                    "unsupported block scalar header `{}{other}`",
+                    &header[..1]
+                ))
+            }
         };
         let mut parts = Vec::new();
         let mut body_indent = None;
@@ -368,7 +381,11 @@ pub mod frontmatter {
             parts.push(format!("{extra}{}", l.text));
             *pos += 1;
         }
-        let mut text = if folded { parts.join(" ") } else { parts.join("\n") };
+        let mut text = if folded {
+            parts.join(" ")
+        } else {
+            parts.join("\n")
+        };
         if !strip && !text.is_empty() {
             text.push('\n');
         }
