@@ -290,9 +290,8 @@ pub mod frontmatter {
         if lines.iter().any(|l| l.text.starts_with('\t')) {
             return Err("tabs are not allowed for indentation".into());
         }
-        let raw: Vec<&str> = text.lines().collect();
         let mut pos = 0;
-        let map = mapping(&lines, &raw, &mut pos, 0)?;
+        let map = mapping(&lines, &mut pos, 0)?;
         if pos != lines.len() {
             return Err(format!("unexpected line `{}`", lines[pos].text));
         }
@@ -301,7 +300,6 @@ pub mod frontmatter {
 
     fn mapping(
         lines: &[Line<'_>],
-        raw: &[&str],
         pos: &mut usize,
         indent: usize,
     ) -> Result<Map<String, Value>, String> {
@@ -316,7 +314,7 @@ pub mod frontmatter {
                         sequence(lines, pos, next.indent)?
                     }
                     Some(next) if next.indent > indent => {
-                        Value::Object(mapping(lines, raw, pos, next.indent)?)
+                        Value::Object(mapping(lines, pos, next.indent)?)
                     }
                     _ => Value::Null,
                 }
