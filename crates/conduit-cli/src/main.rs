@@ -31,7 +31,7 @@ struct Global {
     #[arg(long, global = true, env = "CONDUIT_URL")]
     url: Option<String>,
     /// Start a local MCP server and talk to it over stdio instead of --url:
-    /// "<command> <args>" (shell-like quoting, no expansions).
+    /// `"<command> <args>"` (shell-like quoting, no expansions).
     #[arg(
         long,
         global = true,

@@ -6,7 +6,7 @@
 //! learns the declarations from `tools/list` (kept per client, name → declarations,
 //! replaced by each full listing). A tool whose declarations break the rules is left out of
 //! `list_tools` with a warning, and calling it anyway fails with
-//! [`Error::InvalidToolHeaders`](crate::Error::InvalidToolHeaders). A tool the client never listed
+//! [`Error::InvalidToolHeaders`]. A tool the client never listed
 //! is called without custom headers.
 //!
 //! The rules on a declaration: a string, not empty, an HTTP token (`1*tchar`: no spaces, colons,
