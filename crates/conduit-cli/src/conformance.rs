@@ -10,6 +10,9 @@ use serde_json::{json, Value};
 
 use crate::Failure;
 
+mod skills;
+mod tool_calls;
+
 fn fail(message: impl Into<String>) -> Failure {
     Failure {
         message: message.into(),
@@ -41,6 +44,8 @@ pub(crate) async fn run(url: &str) -> Result<(), Failure> {
         }
         "json-schema-2020-12-preservation" => schema_echo(&client).await,
         "sse-retry" => sse_retry(&client).await,
+        "http-custom-headers" => tool_calls::run(&client).await,
+        s if s.starts_with("sep-2640-") => skills::run(&client, s).await,
         _ => exercise(&client).await,
     };
     let closed = client.close().await;

@@ -6,6 +6,7 @@ mod conformance;
 mod datagrout;
 mod demo;
 mod output;
+mod stdio;
 mod subscribe;
 
 use std::process::ExitCode;
@@ -31,6 +32,15 @@ struct Global {
     /// The server's MCP endpoint URL.
     #[arg(long, global = true, env = "CONDUIT_URL")]
     url: Option<String>,
+    /// Start a local MCP server and talk to it over stdio instead of --url:
+    /// `"<command> <args>"` (shell-like quoting, no expansions).
+    #[arg(
+        long,
+        global = true,
+        value_name = "COMMAND LINE",
+        conflicts_with = "url"
+    )]
+    stdio: Option<String>,
     /// A bearer token sent as `Authorization: Bearer …`.
     #[arg(long, global = true, env = "CONDUIT_TOKEN", hide_env_values = true)]
     bearer: Option<String>,
@@ -241,9 +251,12 @@ fn parse_args(text: &str) -> Result<Value, Failure> {
 }
 
 async fn connect(global: &Global) -> Result<Client, Failure> {
+    if let Some(line) = &global.stdio {
+        return stdio::connect(line, global).await;
+    }
     let Some(url) = global.url.clone() else {
         return Err(Failure::usage(
-            "no server URL: pass --url or set CONDUIT_URL",
+            "no server URL: pass --url (or set CONDUIT_URL), or --stdio \"<command> <args>\"",
         ));
     };
     if !(global.timeout > 0.0 && global.timeout.is_finite()) {

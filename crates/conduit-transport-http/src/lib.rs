@@ -241,6 +241,12 @@ impl Inner {
                 b = b.header(NAME_HEADER, header_value(&encode_header_value(name))?);
             }
         }
+        for (name, value) in &ctx.extra_headers {
+            let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                TransportError::other(format!("{name:?} is not a valid HTTP header name"))
+            })?;
+            b = b.header(name, header_value(value)?);
+        }
         let request = b
             .body(Bytes::from(body))
             .map_err(|e| TransportError::other(format!("could not build the request: {e}")))?;

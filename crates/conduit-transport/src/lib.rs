@@ -58,6 +58,10 @@ pub struct RequestContext {
     /// may have reached the server, and a transport that reconnects (WebSocket) resends them
     /// after a connection loss instead of failing them with [`TransportError::ConnectionLost`].
     pub idempotent: bool,
+    /// Further headers for this one request, already encoded: the `Mcp-Param-*` headers a
+    /// tool's `x-mcp-header` declarations derive from its arguments (2026-07-28). Transports
+    /// without headers (stdio) ignore them.
+    pub extra_headers: Vec<(String, String)>,
 }
 
 impl RequestContext {
@@ -68,6 +72,7 @@ impl RequestContext {
             protocol_version: None,
             name: None,
             idempotent: false,
+            extra_headers: Vec::new(),
         }
     }
 
@@ -88,6 +93,25 @@ impl RequestContext {
         self.name = name;
         self
     }
+
+    /// Sets the extra (already encoded) headers of this request.
+    pub fn with_extra_headers(mut self, headers: Vec<(String, String)>) -> Self {
+        self.extra_headers = headers;
+        self
+    }
+}
+
+/// How a transport tells the server that the client abandoned a request in the stateless era
+/// (in the stateful era every transport sends `notifications/cancelled`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StatelessCancellation {
+    /// Closing the request's own response stream is the signal (Streamable HTTP); no
+    /// notification is sent.
+    CloseStream,
+    /// The client sends `notifications/cancelled` naming the request id (stdio and other
+    /// transports where all requests share one channel).
+    Notification,
 }
 
 /// A message the server sent on its own initiative.
@@ -146,6 +170,12 @@ pub trait Transport: Send + Sync + 'static {
     /// Forgets the current session (its id and streams) before the client starts a new one.
     /// The default does nothing.
     fn reset_session(&self) {}
+
+    /// How abandoning a request is signalled in the stateless era. The default,
+    /// [`StatelessCancellation::CloseStream`], suits transports with a stream per request.
+    fn stateless_cancellation(&self) -> StatelessCancellation {
+        StatelessCancellation::CloseStream
+    }
 
     /// Ends the session (HTTP: `DELETE` with the session id) and releases every resource.
     fn close(&self) -> BoxFuture<'_, Result<(), TransportError>>;
@@ -261,6 +291,16 @@ pub enum TransportError {
     /// The transport does not offer this operation.
     #[error("not supported by this transport: {0}")]
     Unsupported(String),
+    /// The server process (stdio) exited or closed its output while requests were pending or
+    /// before a request could be sent.
+    #[error("the server process `{command}` {status}")]
+    ProcessExited {
+        /// The command that was started.
+        command: String,
+        /// How it ended, e.g. "exited with status 1", "was killed by signal 9", or "closed its
+        /// standard output".
+        status: String,
+    },
     /// Any other failure, with its source.
     #[error("{message}")]
     Other {

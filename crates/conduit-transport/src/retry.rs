@@ -195,6 +195,10 @@ impl Transport for Retrying {
         self.inner.handshake()
     }
 
+    fn stateless_cancellation(&self) -> crate::StatelessCancellation {
+        self.inner.stateless_cancellation()
+    }
+
     fn subscribe<'a>(
         &'a self,
         topic: &'a str,

@@ -28,6 +28,9 @@ pub enum TransportKind {
     /// WebSocket with the `datagrout-jsonrpc.v1` subprotocol (`http(s)://` becomes
     /// `ws(s)://`). No handshake; topic subscriptions; reconnection. Cargo feature `ws`.
     WebSocket,
+    /// A local server process over stdio (see [`ClientBuilder::stdio`]).
+    #[cfg(feature = "stdio")]
+    Stdio,
 }
 
 impl std::str::FromStr for TransportKind {
@@ -81,6 +84,9 @@ pub struct ClientBuilder {
     errors: Vec<String>,
     #[cfg(feature = "auth")]
     oauth: Option<conduit_auth::OAuthConfig>,
+    /// The process to start for [`TransportKind::Stdio`].
+    #[cfg(feature = "stdio")]
+    pub(crate) stdio: Option<conduit_transport_stdio::StdioConfig>,
 }
 
 impl ClientBuilder {
@@ -107,6 +113,8 @@ impl ClientBuilder {
             errors: Vec::new(),
             #[cfg(feature = "auth")]
             oauth: None,
+            #[cfg(feature = "stdio")]
+            stdio: None,
         }
     }
 
@@ -267,6 +275,12 @@ impl ClientBuilder {
         self
     }
 
+    /// Records a configuration error, reported by [`ClientBuilder::connect`].
+    #[allow(dead_code)]
+    pub(crate) fn push_error(&mut self, message: String) {
+        self.errors.push(message);
+    }
+
     /// Connects: builds the transport and runs the lifecycle.
     pub async fn connect(self) -> Result<Client, Error> {
         if let Some(first) = self.errors.into_iter().next() {
@@ -322,6 +336,8 @@ impl ClientBuilder {
                         .map_err(|e| Error::Config(e.to_string()))?,
                 )
             }
+            #[cfg(feature = "stdio")]
+            TransportKind::Stdio => crate::stdio::spawn(self.stdio, tx)?,
             other => {
                 crate::transports::build(other, http, &url, &self.transport_options, tx).await?
             }

@@ -10,7 +10,9 @@ use conduit_protocol::mcp::{
     CallToolResult, GetPromptResult, Implementation, ProgressNotificationParams, Prompt,
     ReadResourceResult, Resource, ResourceTemplate, ServerCapabilities, Tool,
 };
-use conduit_transport::{Era, Inbound, InboundReceiver, RequestContext, Transport, TransportError};
+use conduit_transport::{
+    Era, Inbound, InboundReceiver, RequestContext, StatelessCancellation, Transport, TransportError,
+};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 use tokio::task::JoinHandle;
@@ -129,6 +131,8 @@ pub(crate) struct ClientInner {
     in_flight: Option<Arc<tokio::sync::Semaphore>>,
     /// The DataGrout cost ledger and budget.
     costs: crate::datagrout::ledger::CostState,
+    /// `x-mcp-header` declarations of listed tools (see `param_headers`).
+    pub(crate) tool_headers: crate::param_headers::ToolHeaders,
 }
 
 impl Drop for ClientInner {
@@ -225,6 +229,7 @@ impl Client {
             dispatcher: Mutex::new(None),
             closed: AtomicBool::new(false),
             in_flight: settings_in_flight.map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
+            tool_headers: Default::default(),
         });
         let task = tokio::spawn(dispatch(Arc::downgrade(&inner), inbound));
         if let Ok(mut d) = inner.dispatcher.lock() {
@@ -405,7 +410,12 @@ impl Client {
             let ctx = self
                 .inner
                 .context(&negotiated, mcp_name(method, params.as_ref()))
-                .with_idempotent(options.idempotent || is_idempotent(method));
+                .with_idempotent(options.idempotent || is_idempotent(method))
+                .with_extra_headers(
+                    self.inner
+                        .tool_headers
+                        .for_request(method, params.as_ref())?,
+                );
             let id = self.inner.next_id();
             let request = Request::new(id.clone(), method, params);
             let mut cancel = CancelOnDrop::new(self, id.clone(), &negotiated);
@@ -547,6 +557,10 @@ impl Client {
     /// `data-grout/`), as the reference SDK does.
     pub async fn list_tools(&self) -> Result<Vec<Tool>, Error> {
         let tools: Vec<Tool> = self.list_all("tools/list", "tools").await?;
+        let tools = self
+            .inner
+            .tool_headers
+            .learn(tools, true, self.era() == Some(Era::Stateless));
         if self.inner.settings.use_intelligent_interface {
             Ok(tools
                 .into_iter()
@@ -559,7 +573,15 @@ impl Client {
 
     /// One page of `tools/list`.
     pub async fn list_tools_page(&self, cursor: Option<&str>) -> Result<Page<Tool>, Error> {
-        self.list_page("tools/list", "tools", cursor).await
+        let page: Page<Tool> = self.list_page("tools/list", "tools", cursor).await?;
+        Ok(Page {
+            items: self.inner.tool_headers.learn(
+                page.items,
+                false,
+                self.era() == Some(Era::Stateless),
+            ),
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// Calls a tool. A result with `isError: true` is returned as [`Error::Tool`], carrying the
@@ -734,8 +756,10 @@ impl Drop for ProgressRoute {
 }
 
 /// Sends `notifications/cancelled` when a request is abandoned (its future dropped or timed
-/// out) in the stateful era. In the stateless era closing the response stream is the
-/// cancellation signal, which dropping the transport future already does.
+/// out) in the stateful era, and in the stateless era on transports without a per-request
+/// stream (stdio: [`StatelessCancellation::Notification`]). Over Streamable HTTP in the
+/// stateless era closing the response stream is the signal, which dropping the transport
+/// future already does.
 struct CancelOnDrop {
     client: Weak<ClientInner>,
     id: Option<RequestId>,
@@ -761,12 +785,14 @@ impl CancelOnDrop {
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         let Some(id) = self.id.take() else { return };
-        if self.negotiated.era != Era::Stateful {
-            return;
-        }
         let Some(inner) = self.client.upgrade() else {
             return;
         };
+        if self.negotiated.era != Era::Stateful
+            && inner.transport.stateless_cancellation() != StatelessCancellation::Notification
+        {
+            return;
+        }
         if inner.closed.load(Ordering::Acquire) {
             return;
         }

@@ -39,6 +39,24 @@ pub enum Error {
         /// The result the server returned.
         result: Box<CallToolResult>,
     },
+    /// The tool's `x-mcp-header` declarations break the rules of the 2026-07-28 transport, so
+    /// the client refuses to call it (it is also left out of `list_tools`).
+    #[error("tool `{tool}` has invalid x-mcp-header declarations: {reason}")]
+    InvalidToolHeaders {
+        /// The tool's name.
+        tool: String,
+        /// The rule that was broken.
+        reason: String,
+    },
+    /// A skill file (extension `io.modelcontextprotocol/skills`) failed verification against
+    /// its entry (size, digest or frontmatter); its content was discarded.
+    #[error("skill file {uri} failed verification: {reason}")]
+    SkillVerification {
+        /// The file's URI.
+        uri: String,
+        /// What did not match.
+        reason: String,
+    },
     /// No answer within the deadline. The request was cancelled.
     #[error("`{method}` timed out after {after:?}")]
     Timeout {

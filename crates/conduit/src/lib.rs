@@ -28,6 +28,10 @@ mod client;
 pub mod datagrout;
 mod error;
 pub mod lifecycle;
+pub mod param_headers;
+pub mod skills;
+#[cfg(feature = "stdio")]
+mod stdio;
 mod subscribe;
 mod transports;
 
@@ -54,6 +58,9 @@ pub use conduit_transport_http as transport_http;
 /// Plain JSON-RPC over HTTP (`conduit-transport-jsonrpc`).
 #[cfg(feature = "jsonrpc")]
 pub use conduit_transport_jsonrpc as transport_jsonrpc;
+/// The stdio transport (`conduit-transport-stdio`): local server processes.
+#[cfg(feature = "stdio")]
+pub use conduit_transport_stdio as transport_stdio;
 /// The WebSocket transport (`conduit-transport-ws`).
 #[cfg(feature = "ws")]
 pub use conduit_transport_ws as transport_ws;

@@ -26,6 +26,8 @@ use crate::Error;
 pub fn endpoint_url(kind: TransportKind, url: &str) -> String {
     match kind {
         TransportKind::Mcp => url.to_owned(),
+        #[cfg(feature = "stdio")]
+        TransportKind::Stdio => url.to_owned(),
         TransportKind::JsonRpc => match url.strip_suffix("/mcp") {
             Some(base) => format!("{base}/rpc"),
             None => url.to_owned(),
@@ -77,6 +79,8 @@ pub(crate) async fn build(
                 TransportKind::JsonRpc => "jsonrpc",
                 TransportKind::WebSocket => "ws",
                 TransportKind::Mcp => "http",
+                #[cfg(feature = "stdio")]
+                TransportKind::Stdio => "stdio",
             }
         ))),
     }
