@@ -43,6 +43,7 @@ mod gateway;
 mod http_util;
 mod jsonrpc;
 mod mcp;
+mod oauth;
 mod record;
 mod router;
 mod sse;
@@ -51,6 +52,7 @@ mod state;
 pub use config::{DiscoverRejection, EraSupport, GatewayConfig, ResponseMode};
 pub use faults::Faults;
 pub use gateway::TestGateway;
+pub use oauth::{OAuthConfig, TokenRequestRecord};
 pub use record::RecordedRequest;
 
 /// The `serverInfo.name` the gateway reports.

@@ -40,12 +40,15 @@ pub(crate) struct State {
     pub(crate) streams: Mutex<Streams>,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<JoinSet<()>>,
+    pub(crate) oauth: crate::oauth::AuthServer,
 }
 
 impl State {
     pub(crate) fn new(config: GatewayConfig) -> State {
         let faults = config.faults.clone();
+        let oauth = crate::oauth::AuthServer::new(config.oauth.clone());
         State {
+            oauth,
             config,
             faults: Mutex::new(faults),
             log: Mutex::new(Vec::new()),
