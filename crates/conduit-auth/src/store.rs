@@ -441,6 +441,35 @@ impl Drop for FileLock {
     }
 }
 
+/// Refreshes `grant` at its token endpoint (`grant_type=refresh_token, refresh_token,
+/// client_id, resource?`, as the reference) and returns the updated grant: a response without
+/// `refresh_token` or `scope` keeps the old values.
+pub async fn refresh_grant(
+    http: &conduit_http::HttpClient,
+    grant: &Grant,
+) -> Result<Grant, crate::token::TokenError> {
+    use crate::token::{parse_token_response, post_form, TokenError, DEFAULT_TOKEN_REQUEST_TIMEOUT};
+    let refresh = grant.refresh_token.as_ref().ok_or_else(|| TokenError::Config {
+        reason: "the grant has no refresh token (not refreshable)".into(),
+    })?;
+    let url = url::Url::parse(&grant.token_endpoint).map_err(|e| TokenError::Config {
+        reason: format!("invalid token endpoint in the grant: {e}"),
+    })?;
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.expose()),
+        ("client_id", grant.client_id.as_str()),
+    ];
+    if let Some(resource) = &grant.resource {
+        form.push(("resource", resource));
+    }
+    let reply = post_form(http, &url, &form, None, &[], DEFAULT_TOKEN_REQUEST_TIMEOUT).await?;
+    let token = parse_token_response(&url, &reply)?;
+    let mut updated = grant.clone();
+    updated.apply_refresh(&token);
+    Ok(updated)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
