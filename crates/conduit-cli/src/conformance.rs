@@ -30,6 +30,9 @@ pub(crate) async fn run(url: &str) -> Result<(), Failure> {
         }
         _ => {}
     }
+    if crate::conformance_auth_ext::handles(&scenario) {
+        builder = builder.authorizer(crate::conformance_auth_ext::authorizer(&scenario, url).await?);
+    }
     let client = builder.connect().await?;
     let outcome = match scenario.as_str() {
         "initialize" | "tools_call" | "tools-call" => basic(&client).await,
@@ -38,6 +41,10 @@ pub(crate) async fn run(url: &str) -> Result<(), Failure> {
         }
         "json-schema-2020-12-preservation" => schema_echo(&client).await,
         "sse-retry" => sse_retry(&client).await,
+        "auth/client-credentials-jwt"
+        | "auth/client-credentials-basic"
+        | "auth/wif-jwt-bearer"
+        | "auth/enterprise-managed-authorization" => basic(&client).await,
         _ => exercise(&client).await,
     };
     let closed = client.close().await;

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod conformance;
+mod conformance_auth_ext;
 mod demo;
 mod output;
 
