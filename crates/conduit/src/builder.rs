@@ -50,7 +50,9 @@ pub struct ClientBuilder {
     listen_stream: bool,
     danger_accept_invalid_certs: bool,
     http_config: Option<HttpConfig>,
-    errors: Vec<String>,
+    pub(crate) errors: Vec<String>,
+    #[cfg(feature = "auth")]
+    pub(crate) credentials: crate::auth_builder::Credentials,
 }
 
 impl ClientBuilder {
@@ -70,6 +72,8 @@ impl ClientBuilder {
             danger_accept_invalid_certs: false,
             http_config: None,
             errors: Vec::new(),
+            #[cfg(feature = "auth")]
+            credentials: Default::default(),
         }
     }
 
@@ -188,6 +192,10 @@ impl ClientBuilder {
         let mut http = HttpClient::new(http_config).map_err(|e| Error::Config(e.to_string()))?;
         if let Some(auth) = self.authorizer {
             http = http.with_authorizer(auth);
+        }
+        #[cfg(feature = "auth")]
+        {
+            http = self.credentials.install(http, &self.url)?;
         }
         let use_intelligent_interface = self
             .use_intelligent_interface

@@ -171,6 +171,7 @@ pub(crate) fn route(state: &State, req: &HttpRequest) -> Option<Response<Body>> 
     let path = req.parts.uri.path();
     let base = base_url(req);
     let is_token_path = path == "/token"
+        || path == "/oauth/token"
         || (path.starts_with("/servers/") && path.ends_with("/oauth/token") && path.split('/').count() == 5);
     Some(match path {
         "/.well-known/oauth-protected-resource" | "/.well-known/oauth-protected-resource/mcp" => {
