@@ -15,8 +15,8 @@ use url::Url;
 
 use crate::jwt::{SigningKey, CLIENT_ASSERTION_TYPE_JWT_BEARER};
 use crate::token::{
-    endpoint_label, AccessToken, ClientAuthMethod, Secret, SourceAuthorizer,
-    TokenCache, TokenError, TokenSource, DEFAULT_REFRESH_MARGIN, DEFAULT_TOKEN_REQUEST_TIMEOUT,
+    endpoint_label, AccessToken, ClientAuthMethod, Secret, SourceAuthorizer, TokenCache,
+    TokenError, TokenSource, DEFAULT_REFRESH_MARGIN, DEFAULT_TOKEN_REQUEST_TIMEOUT,
 };
 
 /// Derives a DataGrout token endpoint from a server URL, without the reference SDK's bugs.
@@ -48,7 +48,9 @@ pub fn derive_token_endpoint(server_url: &str) -> Result<Url, TokenError> {
         Some(i) if i + 1 < segments.len() => segments[..=i + 1].to_vec(),
         _ => {
             let mut s = segments.clone();
-            if s.last().is_some_and(|l| l == "mcp" || l == "rpc" || l == "ws") {
+            if s.last()
+                .is_some_and(|l| l == "mcp" || l == "rpc" || l == "ws")
+            {
                 s.pop();
             }
             s
@@ -58,10 +60,12 @@ pub fn derive_token_endpoint(server_url: &str) -> Result<Url, TokenError> {
     kept.push("token".into());
     let rebuilt = format!(
         "{scheme}://{}/{}",
-        url.host_str().map(|h| match url.port() {
-            Some(p) => format!("{}:{p}", bracket(h)),
-            None => bracket(h),
-        }).unwrap_or_default(),
+        url.host_str()
+            .map(|h| match url.port() {
+                Some(p) => format!("{}:{p}", bracket(h)),
+                None => bracket(h),
+            })
+            .unwrap_or_default(),
         kept.join("/")
     );
     url = Url::parse(&rebuilt).map_err(|e| bad(&e.to_string()))?;
@@ -123,7 +127,13 @@ impl ClientCredentials {
 
     /// Client id and an ES256 key for `private_key_jwt`.
     pub fn private_key_jwt(client_id: impl Into<String>, key: SigningKey) -> Self {
-        Self::with_auth(client_id, ClientAuth::PrivateKeyJwt { key, audience: None })
+        Self::with_auth(
+            client_id,
+            ClientAuth::PrivateKeyJwt {
+                key,
+                audience: None,
+            },
+        )
     }
 
     /// Client id and any [`ClientAuth`].
@@ -244,9 +254,12 @@ impl ClientCredentialsProvider {
 
     /// A valid access token (cached, or fetched now).
     pub async fn access_token(&self) -> Result<AccessToken, TokenError> {
-        let endpoint = self.token_endpoint().cloned().ok_or_else(|| TokenError::Config {
-            reason: "no token endpoint: configure one or a server URL to derive it from".into(),
-        })?;
+        let endpoint = self
+            .token_endpoint()
+            .cloned()
+            .ok_or_else(|| TokenError::Config {
+                reason: "no token endpoint: configure one or a server URL to derive it from".into(),
+            })?;
         self.inner
             .cache
             .get_or_fetch(|| fetch(&self.inner.config, &self.inner.http, endpoint))
@@ -279,7 +292,9 @@ async fn fetch(
     let mut extra: Vec<(String, String)> = Vec::new();
     let auth_type = match &config.auth {
         ClientAuth::Secret { secret, method } => {
-            client = client.clone().set_client_secret(ClientSecret::new(secret.expose().to_owned()))
+            client = client
+                .clone()
+                .set_client_secret(ClientSecret::new(secret.expose().to_owned()))
                 .set_auth_type(match method {
                     ClientAuthMethod::SecretBasic => AuthType::BasicAuth,
                     _ => AuthType::RequestBody,
@@ -288,8 +303,14 @@ async fn fetch(
         }
         ClientAuth::PrivateKeyJwt { key, audience } => {
             let aud = audience.clone().unwrap_or_else(|| endpoint.to_string());
-            extra.push(("client_assertion_type".into(), CLIENT_ASSERTION_TYPE_JWT_BEARER.into()));
-            extra.push(("client_assertion".into(), key.client_assertion(&config.client_id, &aud)?));
+            extra.push((
+                "client_assertion_type".into(),
+                CLIENT_ASSERTION_TYPE_JWT_BEARER.into(),
+            ));
+            extra.push((
+                "client_assertion".into(),
+                key.client_assertion(&config.client_id, &aud)?,
+            ));
             ClientAuthMethod::None
         }
     };
@@ -312,16 +333,21 @@ async fn fetch(
         headers: Vec::new(),
         timeout,
     };
-    let response = request.request_async(&adapter).await.map_err(|e| map_oauth2_error(&label, e))?;
+    let response = request
+        .request_async(&adapter)
+        .await
+        .map_err(|e| map_oauth2_error(&label, e))?;
     Ok(AccessToken {
         token: Secret::new(response.access_token().secret().clone()),
         token_type: response.token_type().as_ref().to_owned(),
         // The reference defaults a missing lifetime to one hour.
         expires_in: Some(response.expires_in().unwrap_or(Duration::from_secs(3600))),
-        scope: response.scopes().map(|s| {
-            s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
-        }),
-        refresh_token: response.refresh_token().map(|r| Secret::new(r.secret().clone())),
+        scope: response
+            .scopes()
+            .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
+        refresh_token: response
+            .refresh_token()
+            .map(|r| Secret::new(r.secret().clone())),
     })
 }
 
@@ -344,10 +370,7 @@ pub(crate) fn map_oauth2_error(
         },
         E::Parse(e, body) => TokenError::InvalidResponse {
             endpoint: endpoint.to_owned(),
-            reason: format!(
-                "{e} (body: {})",
-                conduit_http::body_excerpt(&body, 200)
-            ),
+            reason: format!("{e} (body: {})", conduit_http::body_excerpt(&body, 200)),
         },
         E::Other(message) => TokenError::InvalidResponse {
             endpoint: endpoint.to_owned(),
@@ -372,7 +395,9 @@ impl Authorizer for ClientCredentialsProvider {
     ) -> BoxFuture<'a, Result<(), AuthHookError>> {
         self.learn_endpoint(&request.uri);
         Box::pin(async move {
-            SourceAuthorizer(Arc::new(self.clone())).authorize(request).await
+            SourceAuthorizer(Arc::new(self.clone()))
+                .authorize(request)
+                .await
         })
     }
 
@@ -395,20 +420,48 @@ mod tests {
     #[test]
     fn endpoint_derivation_table() {
         let cases = [
-            ("https://gw.datagrout.ai/servers/u1/mcp", "https://gw.datagrout.ai/servers/u1/oauth/token"),
-            ("https://gw.datagrout.ai/servers/u1/rpc", "https://gw.datagrout.ai/servers/u1/oauth/token"),
-            ("wss://gw.datagrout.ai/servers/u1/ws", "https://gw.datagrout.ai/servers/u1/oauth/token"),
-            ("ws://127.0.0.1:8080/servers/u1/ws", "http://127.0.0.1:8080/servers/u1/oauth/token"),
-            ("https://mcp.datagrout.ai/servers/u1/mcp", "https://mcp.datagrout.ai/servers/u1/oauth/token"),
-            ("https://mcp.example.com/mcp", "https://mcp.example.com/oauth/token"),
+            (
+                "https://gw.datagrout.ai/servers/u1/mcp",
+                "https://gw.datagrout.ai/servers/u1/oauth/token",
+            ),
+            (
+                "https://gw.datagrout.ai/servers/u1/rpc",
+                "https://gw.datagrout.ai/servers/u1/oauth/token",
+            ),
+            (
+                "wss://gw.datagrout.ai/servers/u1/ws",
+                "https://gw.datagrout.ai/servers/u1/oauth/token",
+            ),
+            (
+                "ws://127.0.0.1:8080/servers/u1/ws",
+                "http://127.0.0.1:8080/servers/u1/oauth/token",
+            ),
+            (
+                "https://mcp.datagrout.ai/servers/u1/mcp",
+                "https://mcp.datagrout.ai/servers/u1/oauth/token",
+            ),
+            (
+                "https://mcp.example.com/mcp",
+                "https://mcp.example.com/oauth/token",
+            ),
             ("https://h/connect", "https://h/connect/oauth/token"),
             ("https://h/connect/", "https://h/connect/oauth/token"),
-            ("https://h/servers/u1/mcp?x=1#f", "https://h/servers/u1/oauth/token"),
+            (
+                "https://h/servers/u1/mcp?x=1#f",
+                "https://h/servers/u1/oauth/token",
+            ),
             ("https://h/", "https://h/oauth/token"),
-            ("http://[::1]:9/servers/abc/mcp", "http://[::1]:9/servers/abc/oauth/token"),
+            (
+                "http://[::1]:9/servers/abc/mcp",
+                "http://[::1]:9/servers/abc/oauth/token",
+            ),
         ];
         for (input, expected) in cases {
-            assert_eq!(derive_token_endpoint(input).unwrap().as_str(), expected, "{input}");
+            assert_eq!(
+                derive_token_endpoint(input).unwrap().as_str(),
+                expected,
+                "{input}"
+            );
         }
         assert!(derive_token_endpoint("ftp://h/mcp").is_err());
         assert!(derive_token_endpoint("not a url").is_err());

@@ -108,7 +108,10 @@ pub struct DelegationRequest {
 
 impl DelegationRequest {
     /// A request to `token_endpoint` for `client_id`, with every option at its default.
-    pub fn new(token_endpoint: &str, client_id: impl Into<String>) -> Result<Self, DelegationError> {
+    pub fn new(
+        token_endpoint: &str,
+        client_id: impl Into<String>,
+    ) -> Result<Self, DelegationError> {
         let token_endpoint = Url::parse(token_endpoint).map_err(|e| DelegationError {
             kind: DelegationErrorKind::InvalidConfig,
             message: format!("invalid token endpoint `{token_endpoint}`: {e}"),
@@ -133,11 +136,7 @@ impl DelegationRequest {
     }
 
     /// The form fields in the reference's wire order.
-    fn form<'a>(
-        &'a self,
-        subject: &'a str,
-        actor: Option<&'a str>,
-    ) -> Vec<(&'a str, &'a str)> {
+    fn form<'a>(&'a self, subject: &'a str, actor: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
         let mut form = vec![
             ("grant_type", GRANT_TYPE_TOKEN_EXCHANGE),
             ("subject_token", subject),
@@ -157,7 +156,10 @@ impl DelegationRequest {
             ("audience", self.audience.as_deref()),
             ("resource", self.resource.as_deref()),
             ("scope", self.scope.as_deref()),
-            ("requested_token_type", self.requested_token_type.as_ref().map(TokenType::urn)),
+            (
+                "requested_token_type",
+                self.requested_token_type.as_ref().map(TokenType::urn),
+            ),
         ] {
             if let Some(value) = value {
                 form.push((name, value));
@@ -181,19 +183,31 @@ impl DelegationRequest {
         }
         let authorization = match (self.placement, &self.client_secret) {
             (ClientSecretPlacement::Basic, Some(secret)) => Some(
-                basic_authorization(&self.client_id, secret.expose())
-                    .map_err(|e| DelegationError::new(DelegationErrorKind::InvalidConfig, e.to_string()))?,
+                basic_authorization(&self.client_id, secret.expose()).map_err(|e| {
+                    DelegationError::new(DelegationErrorKind::InvalidConfig, e.to_string())
+                })?,
             ),
             _ => None,
         };
         let form = self.form(subject.expose(), actor.map(Secret::expose));
-        let reply = post_form(http, &self.token_endpoint, &form, authorization, &[], self.timeout)
-            .await
-            .map_err(|e| DelegationError::new(DelegationErrorKind::Http, e.to_string()))?;
+        let reply = post_form(
+            http,
+            &self.token_endpoint,
+            &form,
+            authorization,
+            &[],
+            self.timeout,
+        )
+        .await
+        .map_err(|e| DelegationError::new(DelegationErrorKind::Http, e.to_string()))?;
         let excerpt = || conduit_http::body_excerpt(&reply.body, 200);
         let json: Option<Value> = serde_json::from_slice(&reply.body).ok();
         if !reply.status.is_success() {
-            if let Some(error) = json.as_ref().and_then(|j| j.get("error")).and_then(Value::as_str) {
+            if let Some(error) = json
+                .as_ref()
+                .and_then(|j| j.get("error"))
+                .and_then(Value::as_str)
+            {
                 let description = json
                     .as_ref()
                     .and_then(|j| j.get("error_description"))
@@ -241,7 +255,8 @@ impl DelegationRequest {
                 unix_now()
                     + v.as_f64()
                         .filter(|f| *f >= 0.0)
-                        .ok_or_else(|| invalid("`expires_in` is not a number"))? as u64,
+                        .ok_or_else(|| invalid("`expires_in` is not a number"))?
+                        as u64,
             ),
         };
         Ok(DelegatedToken {
@@ -249,7 +264,10 @@ impl DelegationRequest {
             issued_token_type,
             token_type,
             expires_at,
-            scope: object.get("scope").and_then(Value::as_str).map(str::to_owned),
+            scope: object
+                .get("scope")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         })
     }
 }
@@ -371,7 +389,10 @@ struct DelegatedInner {
 impl fmt::Debug for DelegatedProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DelegatedProvider")
-            .field("token_endpoint", &self.inner.request.token_endpoint.as_str())
+            .field(
+                "token_endpoint",
+                &self.inner.request.token_endpoint.as_str(),
+            )
             .field("client_id", &self.inner.request.client_id)
             .finish_non_exhaustive()
     }
@@ -402,7 +423,8 @@ impl DelegatedProvider {
         if let Some(token) = cached.as_ref().filter(|t| !t.is_expired()) {
             return Ok(token.clone());
         }
-        let source_err = |e: TokenError| DelegationError::new(DelegationErrorKind::Source, e.to_string());
+        let source_err =
+            |e: TokenError| DelegationError::new(DelegationErrorKind::Source, e.to_string());
         let subject = self.inner.subject.token().await.map_err(source_err)?;
         let actor = match &self.inner.actor {
             Some(actor) => Some(actor.token().await.map_err(source_err)?),
@@ -411,7 +433,11 @@ impl DelegatedProvider {
         let token = self
             .inner
             .request
-            .exchange(&self.inner.http, &subject.token, actor.as_ref().map(|a| &a.token))
+            .exchange(
+                &self.inner.http,
+                &subject.token,
+                actor.as_ref().map(|a| &a.token),
+            )
             .await?;
         *cached = Some(token.clone());
         Ok(token)
@@ -428,9 +454,12 @@ impl DelegatedProvider {
 impl TokenSource for DelegatedProvider {
     fn token(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>> {
         Box::pin(async move {
-            let token = self.delegated_token().await.map_err(|e| TokenError::Config {
-                reason: e.to_string(),
-            })?;
+            let token = self
+                .delegated_token()
+                .await
+                .map_err(|e| TokenError::Config {
+                    reason: e.to_string(),
+                })?;
             Ok(AccessToken {
                 token: token.access_token,
                 token_type: token.token_type,
@@ -501,8 +530,15 @@ mod tests {
         assert_eq!(
             names,
             [
-                "grant_type", "subject_token", "subject_token_type", "actor_token",
-                "actor_token_type", "client_id", "client_secret", "audience", "scope",
+                "grant_type",
+                "subject_token",
+                "subject_token_type",
+                "actor_token",
+                "actor_token_type",
+                "client_id",
+                "client_secret",
+                "audience",
+                "scope",
                 "requested_token_type"
             ]
         );
@@ -524,6 +560,9 @@ mod tests {
             serde_json::to_string(&t).unwrap(),
             r#"{"access_token":"x","issued_token_type":"urn:ietf:params:oauth:token-type:access_token","token_type":"Bearer"}"#
         );
-        assert_eq!(TokenType::from_urn("urn:x:custom"), TokenType::Other("urn:x:custom".into()));
+        assert_eq!(
+            TokenType::from_urn("urn:x:custom"),
+            TokenType::Other("urn:x:custom".into())
+        );
     }
 }

@@ -80,11 +80,12 @@ impl SigningKey {
     /// A fresh random P-256 key (for DPoP, which binds tokens to a per-client key).
     pub fn generate() -> Result<Self, TokenError> {
         let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(
-            |_| TokenError::Signing {
-                reason: "could not generate a P-256 key".into(),
-            },
-        )?;
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(|_| {
+                TokenError::Signing {
+                    reason: "could not generate a P-256 key".into(),
+                }
+            })?;
         Self::from_pkcs8_der(pkcs8.as_ref())
     }
 
@@ -115,16 +116,23 @@ impl SigningKey {
 
     /// Signs `claims` as an ES256 JWT with header `typ` (when given), the key id, and — when
     /// `embed_jwk` — the public key as `jwk` (DPoP proofs carry it).
-    pub fn sign(&self, typ: Option<&str>, embed_jwk: bool, claims: &Value) -> Result<String, TokenError> {
+    pub fn sign(
+        &self,
+        typ: Option<&str>,
+        embed_jwk: bool,
+        claims: &Value,
+    ) -> Result<String, TokenError> {
         let mut header = Header::new(Algorithm::ES256);
         header.typ = typ.map(str::to_owned);
         header.kid = if embed_jwk { None } else { self.key_id.clone() };
         if embed_jwk {
-            header.jwk = Some(serde_json::from_value(self.public_jwk.clone()).map_err(|e| {
-                TokenError::Signing {
-                    reason: format!("cannot express the public key as a JWK: {e}"),
-                }
-            })?);
+            header.jwk = Some(
+                serde_json::from_value(self.public_jwk.clone()).map_err(|e| {
+                    TokenError::Signing {
+                        reason: format!("cannot express the public key as a JWK: {e}"),
+                    }
+                })?,
+            );
         }
         jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| TokenError::Signing {
             reason: e.to_string(),
@@ -189,7 +197,9 @@ mod tests {
     #[test]
     fn assertion_round_trips_through_a_verifier() {
         let key = SigningKey::generate().unwrap();
-        let jwt = key.client_assertion("client-1", "https://as.example").unwrap();
+        let jwt = key
+            .client_assertion("client-1", "https://as.example")
+            .unwrap();
         let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.public_jwk().clone()).unwrap();
         let decoding = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
         let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);

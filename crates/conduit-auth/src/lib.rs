@@ -25,7 +25,9 @@ pub mod token;
 pub use client_credentials::{
     derive_token_endpoint, ClientAuth, ClientCredentials, ClientCredentialsProvider,
 };
-pub use delegation::{DelegatedProvider, DelegatedToken, DelegationError, DelegationErrorKind, DelegationRequest};
+pub use delegation::{
+    DelegatedProvider, DelegatedToken, DelegationError, DelegationErrorKind, DelegationRequest,
+};
 pub use jwt::SigningKey;
 pub use store::{FileGrantStore, Grant, GrantStore, StoreError};
 pub use token::{

@@ -81,7 +81,10 @@ impl fmt::Debug for Grant {
             .field("access_token", &self.access_token)
             .field("client_id", &self.client_id)
             .field("token_endpoint", &self.token_endpoint)
-            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("expires_at", &self.expires_at)
             .field("scope", &self.scope)
             .field("resource", &self.resource)
@@ -222,7 +225,9 @@ impl FileGrantStore {
             .or_else(|| std::env::var_os("USERPROFILE"))
             .filter(|h| !h.is_empty())
             .ok_or(StoreError::NoHome)?;
-        Ok(Self::new(PathBuf::from(home).join(".conduit").join("grants")))
+        Ok(Self::new(
+            PathBuf::from(home).join(".conduit").join("grants"),
+        ))
     }
 
     /// The directory.
@@ -238,7 +243,13 @@ impl FileGrantStore {
             .trim_start_matches("https://")
             .trim_start_matches("http://")
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .take(60)
             .collect();
         let hash = sha2::Sha256::digest(key.as_bytes());
@@ -298,7 +309,8 @@ impl GrantStore for FileGrantStore {
         let mut keys = Vec::new();
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.extension().is_some_and(|e| e == "key") && path.with_extension("json").exists() {
+            if path.extension().is_some_and(|e| e == "key") && path.with_extension("json").exists()
+            {
                 if let Ok(key) = fs::read_to_string(&path) {
                     keys.push(key);
                 }
@@ -362,7 +374,11 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), random_id()));
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        random_id()
+    ));
     let io = |source| StoreError::Io {
         path: path.to_owned(),
         source,
@@ -448,10 +464,15 @@ pub async fn refresh_grant(
     http: &conduit_http::HttpClient,
     grant: &Grant,
 ) -> Result<Grant, crate::token::TokenError> {
-    use crate::token::{parse_token_response, post_form, TokenError, DEFAULT_TOKEN_REQUEST_TIMEOUT};
-    let refresh = grant.refresh_token.as_ref().ok_or_else(|| TokenError::Config {
-        reason: "the grant has no refresh token (not refreshable)".into(),
-    })?;
+    use crate::token::{
+        parse_token_response, post_form, TokenError, DEFAULT_TOKEN_REQUEST_TIMEOUT,
+    };
+    let refresh = grant
+        .refresh_token
+        .as_ref()
+        .ok_or_else(|| TokenError::Config {
+            reason: "the grant has no refresh token (not refreshable)".into(),
+        })?;
     let url = url::Url::parse(&grant.token_endpoint).map_err(|e| TokenError::Config {
         reason: format!("invalid token endpoint in the grant: {e}"),
     })?;

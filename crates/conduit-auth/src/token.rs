@@ -230,7 +230,10 @@ pub(crate) async fn send_bounded(
 }
 
 /// The `Basic` credentials of RFC 6749 §2.3.1: id and secret each form-urlencoded first.
-pub(crate) fn basic_authorization(client_id: &str, secret: &str) -> Result<HeaderValue, TokenError> {
+pub(crate) fn basic_authorization(
+    client_id: &str,
+    secret: &str,
+) -> Result<HeaderValue, TokenError> {
     use base64::Engine as _;
     let id: String = url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
     let secret: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
@@ -260,7 +263,10 @@ pub(crate) fn endpoint_error(url: &Url, reply: &FormReply) -> TokenError {
 
 /// Parses a standard 2xx token response (RFC 6749 §5.1). `access_token` is required;
 /// `token_type` defaults to `Bearer`.
-pub(crate) fn parse_token_response(url: &Url, reply: &FormReply) -> Result<AccessToken, TokenError> {
+pub(crate) fn parse_token_response(
+    url: &Url,
+    reply: &FormReply,
+) -> Result<AccessToken, TokenError> {
     if !reply.status.is_success() {
         return Err(endpoint_error(url, reply));
     }
@@ -295,7 +301,10 @@ pub(crate) fn parse_token_response(url: &Url, reply: &FormReply) -> Result<Acces
             .unwrap_or("Bearer")
             .to_owned(),
         expires_in,
-        scope: object.get("scope").and_then(Value::as_str).map(str::to_owned),
+        scope: object
+            .get("scope")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         refresh_token: object
             .get("refresh_token")
             .and_then(Value::as_str)
@@ -321,7 +330,12 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuth2Http {
     type Future = conduit_http::BoxFuture<'c, Result<oauth2::HttpResponse, AdapterError>>;
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        Box::pin(oauth2_send(&self.http, request, &self.headers, self.timeout))
+        Box::pin(oauth2_send(
+            &self.http,
+            request,
+            &self.headers,
+            self.timeout,
+        ))
     }
 }
 
@@ -373,7 +387,10 @@ mod tests {
             refresh_token: Some(Secret::new("r3fresh")),
         };
         let dbg = format!("{t:?}");
-        assert!(!dbg.contains("hunter2") && !dbg.contains("r3fresh"), "{dbg}");
+        assert!(
+            !dbg.contains("hunter2") && !dbg.contains("r3fresh"),
+            "{dbg}"
+        );
     }
 
     #[test]
@@ -381,7 +398,9 @@ mod tests {
         let v = basic_authorization("a b", "p:w").unwrap();
         use base64::Engine as _;
         let raw = v.to_str().unwrap().strip_prefix("Basic ").unwrap();
-        let decoded = base64::engine::general_purpose::STANDARD.decode(raw).unwrap();
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .unwrap();
         assert_eq!(decoded, b"a+b:p%3Aw");
     }
 }
@@ -491,10 +510,13 @@ impl TokenCache {
 }
 
 /// The `Authorization` value for `token`: `Bearer <token>` (sensitive).
-pub(crate) fn bearer_header(token: &AccessToken) -> Result<HeaderValue, conduit_http::AuthHookError> {
-    let mut value = HeaderValue::try_from(format!("Bearer {}", token.token.expose())).map_err(|_| {
-        conduit_http::AuthHookError::new("the access token cannot be sent in an HTTP header")
-    })?;
+pub(crate) fn bearer_header(
+    token: &AccessToken,
+) -> Result<HeaderValue, conduit_http::AuthHookError> {
+    let mut value =
+        HeaderValue::try_from(format!("Bearer {}", token.token.expose())).map_err(|_| {
+            conduit_http::AuthHookError::new("the access token cannot be sent in an HTTP header")
+        })?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -513,7 +535,9 @@ impl<S: TokenSource + ?Sized> conduit_http::Authorizer for SourceAuthorizer<S> {
             let token = self.0.token().await.map_err(|e| {
                 conduit_http::AuthHookError::with_source("could not obtain an access token", e)
             })?;
-            request.headers.insert(AUTHORIZATION, bearer_header(&token)?);
+            request
+                .headers
+                .insert(AUTHORIZATION, bearer_header(&token)?);
             Ok(())
         })
     }

@@ -112,7 +112,10 @@ async fn a_second_401_is_a_typed_error_with_the_challenge() {
             ..
         }) => {
             assert_eq!(status, 401);
-            assert!(www_authenticate[0].contains("resource_metadata="), "{www_authenticate:?}");
+            assert!(
+                www_authenticate[0].contains("resource_metadata="),
+                "{www_authenticate:?}"
+            );
         }
         other => panic!("expected Unauthorized, got {other:?}"),
     }
@@ -143,7 +146,9 @@ async fn wrong_secret_is_a_typed_endpoint_error() {
     let gw = gateway(OAuthConfig::default()).await;
     let (provider, _) = cc_http(&gw, ClientCredentials::new("test-client", "nope"));
     match provider.access_token().await {
-        Err(TokenError::Endpoint { error, .. }) => assert_eq!(error.as_deref(), Some("invalid_client")),
+        Err(TokenError::Endpoint { error, .. }) => {
+            assert_eq!(error.as_deref(), Some("invalid_client"))
+        }
         other => panic!("{other:?}"),
     }
     // The message never carries the secret.
@@ -163,30 +168,43 @@ fn delegation_request(gw: &TestGateway) -> DelegationRequest {
 async fn delegation_sends_the_reference_form_and_authorizes() {
     let gw = gateway(OAuthConfig::default()).await;
     let http = HttpClient::with_defaults().unwrap();
-    let subject = Arc::new(
-        ClientCredentialsProvider::new(
-            ClientCredentials::new("test-client", "test-secret")
-                .token_endpoint(&format!("{}/token", gw.base_url()))
-                .unwrap(),
-            http.clone(),
-        ),
-    );
+    let subject = Arc::new(ClientCredentialsProvider::new(
+        ClientCredentials::new("test-client", "test-secret")
+            .token_endpoint(&format!("{}/token", gw.base_url()))
+            .unwrap(),
+        http.clone(),
+    ));
     let actor: Arc<dyn TokenSource> = Arc::new(conduit_auth::StaticToken::new("external-actor"));
-    let provider = DelegatedProvider::new(delegation_request(&gw), subject, Some(actor), http.clone());
+    let provider =
+        DelegatedProvider::new(delegation_request(&gw), subject, Some(actor), http.clone());
     let authed = http.with_authorizer(Arc::new(provider.clone()));
     assert_ne!(post_mcp(&authed, &gw.url()).await.unwrap(), 401);
     assert_ne!(post_mcp(&authed, &gw.url()).await.unwrap(), 401);
     let log = gw.token_requests();
-    assert_eq!(log.len(), 2, "one subject token + one exchange (then cached)");
+    assert_eq!(
+        log.len(),
+        2,
+        "one subject token + one exchange (then cached)"
+    );
     let names: Vec<&str> = log[1].form.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         names,
         [
-            "grant_type", "subject_token", "subject_token_type", "actor_token",
-            "actor_token_type", "client_id", "client_secret", "audience", "scope"
+            "grant_type",
+            "subject_token",
+            "subject_token_type",
+            "actor_token",
+            "actor_token_type",
+            "client_id",
+            "client_secret",
+            "audience",
+            "scope"
         ]
     );
-    assert_eq!(log[1].form[0].1, "urn:ietf:params:oauth:grant-type:token-exchange");
+    assert_eq!(
+        log[1].form[0].1,
+        "urn:ietf:params:oauth:grant-type:token-exchange"
+    );
     let token = provider.delegated_token().await.unwrap();
     assert_eq!(token.issued_token_type, TokenType::AccessToken.urn());
     let json = serde_json::to_value(&token).unwrap();
@@ -199,13 +217,19 @@ async fn delegation_errors_have_the_reference_kinds() {
     let http = HttpClient::with_defaults().unwrap();
     let mut request = delegation_request(&gw);
     // Missing actor: refused before any network call.
-    let err = request.exchange(&http, &"external-x".into(), None).await.unwrap_err();
+    let err = request
+        .exchange(&http, &"external-x".into(), None)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, DelegationErrorKind::MissingActor);
     assert!(gw.token_requests().is_empty());
     // Server error: an unknown subject is invalid_grant.
     request.impersonation = true;
     request.placement = ClientSecretPlacement::Basic;
-    let err = request.exchange(&http, &"bogus".into(), None).await.unwrap_err();
+    let err = request
+        .exchange(&http, &"bogus".into(), None)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, DelegationErrorKind::Server);
     assert_eq!(err.error.as_deref(), Some("invalid_grant"));
     let r = &gw.token_requests()[0];
@@ -213,8 +237,15 @@ async fn delegation_errors_have_the_reference_kinds() {
     assert!(!r.form.iter().any(|(k, _)| k == "client_secret"));
     // Invalid response: a non-token JSON.
     let mut bad = delegation_request(&gw);
-    bad.token_endpoint = url::Url::parse(&format!("{}/.well-known/oauth-authorization-server", gw.base_url())).unwrap();
+    bad.token_endpoint = url::Url::parse(&format!(
+        "{}/.well-known/oauth-authorization-server",
+        gw.base_url()
+    ))
+    .unwrap();
     bad.impersonation = true;
-    let err = bad.exchange(&http, &"external-x".into(), None).await.unwrap_err();
+    let err = bad
+        .exchange(&http, &"external-x".into(), None)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, DelegationErrorKind::InvalidResponse);
 }

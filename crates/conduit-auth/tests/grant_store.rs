@@ -20,7 +20,8 @@ fn a_python_grant_loads_and_writes_back_identically() {
     assert_eq!(grant.access_token.expose(), "at-1");
     assert_eq!(grant.expires_at, Some(1_893_456_000));
     write_grant_file(&path, &grant).unwrap();
-    let ours: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let ours: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let theirs: serde_json::Value = serde_json::from_str(PYTHON_GRANT).unwrap();
     assert_eq!(ours, theirs);
     #[cfg(unix)]
@@ -42,7 +43,10 @@ fn optional_fields_are_omitted_not_null() {
         scope: None,
         resource: None,
     };
-    assert_eq!(grant.to_json(), r#"{"access_token":"a","client_id":"c","token_endpoint":"t"}"#);
+    assert_eq!(
+        grant.to_json(),
+        r#"{"access_token":"a","client_id":"c","token_endpoint":"t"}"#
+    );
 }
 
 #[test]
@@ -101,7 +105,8 @@ async fn code_grant(gw: &TestGateway, http: &HttpClient) -> Grant {
     use base64::Engine as _;
     use sha2::Digest as _;
     let verifier = "v".repeat(43);
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
     let redirect = "http://127.0.0.1:1/callback";
     let authorize = format!(
         "{}/authorize?response_type=code&client_id=test-client&redirect_uri={}&state=s&code_challenge={challenge}&code_challenge_method=S256",
@@ -114,7 +119,12 @@ async fn code_grant(gw: &TestGateway, http: &HttpClient) -> Grant {
         .unwrap();
     assert_eq!(resp.status(), 302);
     let location = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
-    let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
     let body = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "authorization_code")
         .append_pair("code", &code)
@@ -133,7 +143,8 @@ async fn code_grant(gw: &TestGateway, http: &HttpClient) -> Grant {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let json: serde_json::Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap()).unwrap();
     Grant {
         access_token: Secret::new(json["access_token"].as_str().unwrap()),
         client_id: "test-client".into(),
@@ -147,9 +158,11 @@ async fn code_grant(gw: &TestGateway, http: &HttpClient) -> Grant {
 
 #[tokio::test]
 async fn refresh_rotates_and_the_old_refresh_token_is_dead() {
-    let gw = TestGateway::start(GatewayConfig::default().oauth(OAuthConfig::default().client("test-client", None)))
-        .await
-        .unwrap();
+    let gw = TestGateway::start(
+        GatewayConfig::default().oauth(OAuthConfig::default().client("test-client", None)),
+    )
+    .await
+    .unwrap();
     let http = HttpClient::with_defaults().unwrap();
     let grant = code_grant(&gw, &http).await;
     let refreshed = refresh_grant(&http, &grant).await.unwrap();
@@ -164,7 +177,11 @@ async fn refresh_rotates_and_the_old_refresh_token_is_dead() {
 #[tokio::test]
 async fn refresh_without_rotation_keeps_the_old_refresh_token() {
     let gw = TestGateway::start(
-        GatewayConfig::default().oauth(OAuthConfig::default().rotate_refresh_tokens(false).client("test-client", None)),
+        GatewayConfig::default().oauth(
+            OAuthConfig::default()
+                .rotate_refresh_tokens(false)
+                .client("test-client", None),
+        ),
     )
     .await
     .unwrap();

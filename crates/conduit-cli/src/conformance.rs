@@ -31,7 +31,8 @@ pub(crate) async fn run(url: &str) -> Result<(), Failure> {
         _ => {}
     }
     if crate::conformance_auth_ext::handles(&scenario) {
-        builder = builder.authorizer(crate::conformance_auth_ext::authorizer(&scenario, url).await?);
+        builder =
+            builder.authorizer(crate::conformance_auth_ext::authorizer(&scenario, url).await?);
     }
     let client = builder.connect().await?;
     let outcome = match scenario.as_str() {

@@ -33,7 +33,8 @@ pub(crate) fn handles(scenario: &str) -> bool {
 fn context() -> Result<Value, Failure> {
     let raw = std::env::var("MCP_CONFORMANCE_CONTEXT")
         .map_err(|_| fail("MCP_CONFORMANCE_CONTEXT is not set"))?;
-    serde_json::from_str(&raw).map_err(|e| fail(format!("MCP_CONFORMANCE_CONTEXT is not JSON: {e}")))
+    serde_json::from_str(&raw)
+        .map_err(|e| fail(format!("MCP_CONFORMANCE_CONTEXT is not JSON: {e}")))
 }
 
 fn field(ctx: &Value, name: &str) -> Result<String, Failure> {
@@ -75,9 +76,20 @@ async fn discover(http: &HttpClient, server_url: &str) -> Result<Discovered, Fai
     let url = url::Url::parse(server_url).map_err(|e| fail(format!("bad server URL: {e}")))?;
     let origin = url.origin().ascii_serialization();
     let path = url.path().trim_end_matches('/');
-    let prm = match get_json(http, &format!("{origin}/.well-known/oauth-protected-resource{path}")).await {
+    let prm = match get_json(
+        http,
+        &format!("{origin}/.well-known/oauth-protected-resource{path}"),
+    )
+    .await
+    {
         Ok(prm) => prm,
-        Err(_) => get_json(http, &format!("{origin}/.well-known/oauth-protected-resource")).await?,
+        Err(_) => {
+            get_json(
+                http,
+                &format!("{origin}/.well-known/oauth-protected-resource"),
+            )
+            .await?
+        }
     };
     let resource = prm
         .get("resource")
@@ -94,9 +106,20 @@ async fn discover(http: &HttpClient, server_url: &str) -> Result<Discovered, Fai
     let as_url = url::Url::parse(&issuer).map_err(|e| fail(format!("bad issuer: {e}")))?;
     let as_path = as_url.path().trim_end_matches('/');
     let as_origin = as_url.origin().ascii_serialization();
-    let meta = match get_json(http, &format!("{as_origin}/.well-known/oauth-authorization-server{as_path}")).await {
+    let meta = match get_json(
+        http,
+        &format!("{as_origin}/.well-known/oauth-authorization-server{as_path}"),
+    )
+    .await
+    {
         Ok(m) => m,
-        Err(_) => get_json(http, &format!("{as_origin}/.well-known/openid-configuration{as_path}")).await?,
+        Err(_) => {
+            get_json(
+                http,
+                &format!("{as_origin}/.well-known/openid-configuration{as_path}"),
+            )
+            .await?
+        }
     };
     let token_endpoint = field(&meta, "token_endpoint")?;
     let issuer = meta
@@ -112,7 +135,10 @@ async fn discover(http: &HttpClient, server_url: &str) -> Result<Discovered, Fai
 }
 
 /// The authorizer for `scenario`.
-pub(crate) async fn authorizer(scenario: &str, server_url: &str) -> Result<Arc<dyn Authorizer>, Failure> {
+pub(crate) async fn authorizer(
+    scenario: &str,
+    server_url: &str,
+) -> Result<Arc<dyn Authorizer>, Failure> {
     let ctx = context()?;
     let http = HttpClient::with_defaults().map_err(|e| fail(e.to_string()))?;
     let found = discover(&http, server_url).await?;

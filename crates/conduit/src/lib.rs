@@ -35,10 +35,10 @@ pub use client::{CallOptions, Client, Page};
 pub use error::Error;
 pub use lifecycle::LifecycleMode;
 
-/// The shared HTTPS layer (`conduit-http`).
-pub use conduit_http as http;
 #[cfg(feature = "auth")]
 pub use conduit_auth as auth;
+/// The shared HTTPS layer (`conduit-http`).
+pub use conduit_http as http;
 /// The MCP and JSON-RPC types (`conduit-protocol`).
 pub use conduit_protocol as protocol;
 /// The transport contract (`conduit-transport`).

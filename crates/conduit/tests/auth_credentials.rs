@@ -31,5 +31,8 @@ async fn without_credentials_a_protected_gateway_is_a_typed_error() {
         .await
         .unwrap();
     let err = Client::builder(gw.url()).connect().await.unwrap_err();
-    assert!(err.to_string().to_lowercase().contains("401") || err.to_string().contains("credentials"), "{err}");
+    assert!(
+        err.to_string().to_lowercase().contains("401") || err.to_string().contains("credentials"),
+        "{err}"
+    );
 }

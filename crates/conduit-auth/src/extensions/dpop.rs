@@ -17,9 +17,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::jwt::{random_id, unix_now, SigningKey};
-use crate::token::{
-    endpoint_error, post_form, AccessToken, FormReply, TokenError, TokenSource,
-};
+use crate::token::{endpoint_error, post_form, AccessToken, FormReply, TokenError, TokenSource};
 
 /// The `DPoP` request and `DPoP-Nonce` response headers.
 pub const DPOP_HEADER: &str = "dpop";
@@ -85,7 +83,12 @@ impl DpopProver {
 
     /// A fresh proof for `method` `url` (query and fragment stripped from `htu`), with `ath`
     /// when `access_token` is given and the origin's nonce when one is known.
-    pub fn proof(&self, method: &str, url: &Url, access_token: Option<&str>) -> Result<String, TokenError> {
+    pub fn proof(
+        &self,
+        method: &str,
+        url: &Url,
+        access_token: Option<&str>,
+    ) -> Result<String, TokenError> {
         let mut htu = url.clone();
         htu.set_query(None);
         htu.set_fragment(None);
@@ -123,7 +126,9 @@ impl DpopProver {
         authorization: Option<HeaderValue>,
         timeout: Duration,
     ) -> Result<AccessToken, TokenError> {
-        let reply = self.post_token_form(http, url, form, authorization, timeout).await?;
+        let reply = self
+            .post_token_form(http, url, form, authorization, timeout)
+            .await?;
         crate::token::parse_token_response(url, &reply)
     }
 
@@ -188,11 +193,10 @@ impl Authorizer for DpopAuthorizer {
         request: &'a mut http::request::Parts,
     ) -> BoxFuture<'a, Result<(), AuthHookError>> {
         Box::pin(async move {
-            let token: AccessToken = self
-                .source
-                .token()
-                .await
-                .map_err(|e| AuthHookError::with_source("could not obtain an access token", e))?;
+            let token: AccessToken =
+                self.source.token().await.map_err(|e| {
+                    AuthHookError::with_source("could not obtain an access token", e)
+                })?;
             let url = Url::parse(&request.uri.to_string())
                 .map_err(|_| AuthHookError::new("the request URI is not a URL"))?;
             let proof = self
@@ -248,7 +252,9 @@ mod tests {
         let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
         v.required_spec_claims.clear();
         v.validate_exp = false;
-        let claims = jsonwebtoken::decode::<Value>(&proof, &key, &v).unwrap().claims;
+        let claims = jsonwebtoken::decode::<Value>(&proof, &key, &v)
+            .unwrap()
+            .claims;
         assert_eq!(claims["htu"], "https://rs.example/mcp");
         assert_eq!(claims["htm"], "POST");
         assert_eq!(claims["nonce"], "n1");

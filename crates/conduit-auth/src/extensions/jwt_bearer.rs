@@ -52,10 +52,13 @@ impl fmt::Debug for JwtBearerGrant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtBearerGrant")
             .field("token_endpoint", &self.token_endpoint.as_str())
-            .field("client", &match &self.client {
-                JwtBearerClient::Public(id) => id.clone(),
-                JwtBearerClient::Basic { client_id, .. } => Some(client_id.clone()),
-            })
+            .field(
+                "client",
+                &match &self.client {
+                    JwtBearerClient::Public(id) => id.clone(),
+                    JwtBearerClient::Basic { client_id, .. } => Some(client_id.clone()),
+                },
+            )
             .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
@@ -63,7 +66,11 @@ impl fmt::Debug for JwtBearerGrant {
 
 impl JwtBearerGrant {
     /// A grant presenting `assertion` at `token_endpoint`.
-    pub fn new(token_endpoint: &str, assertion: impl Into<Secret>, client: JwtBearerClient) -> Result<Self, TokenError> {
+    pub fn new(
+        token_endpoint: &str,
+        assertion: impl Into<Secret>,
+        client: JwtBearerClient,
+    ) -> Result<Self, TokenError> {
         Ok(JwtBearerGrant {
             token_endpoint: Url::parse(token_endpoint).map_err(|e| TokenError::Config {
                 reason: format!("invalid token endpoint `{token_endpoint}`: {e}"),
@@ -113,7 +120,15 @@ impl JwtBearerGrant {
                 client_secret,
             } => Some(basic_authorization(client_id, client_secret.expose())?),
         };
-        let reply = post_form(http, &self.token_endpoint, &form, authorization, &[], self.timeout).await?;
+        let reply = post_form(
+            http,
+            &self.token_endpoint,
+            &form,
+            authorization,
+            &[],
+            self.timeout,
+        )
+        .await?;
         parse_token_response(&self.token_endpoint, &reply)
     }
 

@@ -20,5 +20,5 @@
 
 mod server;
 
-pub use server::{OAuthConfig, TokenRequestRecord};
 pub(crate) use server::{guard, route, AuthServer};
+pub use server::{OAuthConfig, TokenRequestRecord};

@@ -8,7 +8,7 @@ use http::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 use sha2::Digest as _;
 
-use crate::http_util::{finish, empty, json as json_response, json_with_headers, Body};
+use crate::http_util::{empty, finish, json as json_response, json_with_headers, Body};
 use crate::router::HttpRequest;
 use crate::state::{lock, State};
 
@@ -172,7 +172,9 @@ pub(crate) fn route(state: &State, req: &HttpRequest) -> Option<Response<Body>> 
     let base = base_url(req);
     let is_token_path = path == "/token"
         || path == "/oauth/token"
-        || (path.starts_with("/servers/") && path.ends_with("/oauth/token") && path.split('/').count() == 5);
+        || (path.starts_with("/servers/")
+            && path.ends_with("/oauth/token")
+            && path.split('/').count() == 5);
     Some(match path {
         "/.well-known/oauth-protected-resource" | "/.well-known/oauth-protected-resource/mcp" => {
             json_response(
@@ -250,11 +252,18 @@ pub(crate) fn guard(state: &State, req: &HttpRequest) -> Option<Response<Body>> 
 
 fn register(server: &AuthServer, req: &HttpRequest) -> Response<Body> {
     let Some(meta) = req.json.as_ref().and_then(Value::as_object) else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_client_metadata", "body must be a JSON object");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client_metadata",
+            "body must be a JSON object",
+        );
     };
     let mut inner = lock(&server.inner);
     let client_id = server.mint(&mut inner, "client");
-    let public = meta.get("token_endpoint_auth_method").and_then(Value::as_str) == Some("none");
+    let public = meta
+        .get("token_endpoint_auth_method")
+        .and_then(Value::as_str)
+        == Some("none");
     let secret = (!public).then(|| server.mint(&mut inner, "secret"));
     inner.clients.insert(client_id.clone(), secret.clone());
     let mut out = meta.clone();
@@ -278,13 +287,25 @@ fn authorize(server: &AuthServer, req: &HttpRequest, base: &str) -> Response<Bod
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
     let (client_id, redirect_uri) = (get("client_id"), get("redirect_uri"));
     if !lock(&server.inner).clients.contains_key(&client_id) {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "unknown client_id");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            "unknown client_id",
+        );
     }
     if get("response_type") != "code" || redirect_uri.is_empty() {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "response_type=code and redirect_uri are required");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "response_type=code and redirect_uri are required",
+        );
     }
     if get("code_challenge_method") != "S256" || get("code_challenge").is_empty() {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "PKCE S256 is required");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "PKCE S256 is required",
+        );
     }
     let mut inner = lock(&server.inner);
     let code = server.mint(&mut inner, "code");
@@ -307,7 +328,9 @@ fn authorize(server: &AuthServer, req: &HttpRequest, base: &str) -> Response<Bod
             .finish(),
     );
     finish(
-        Response::builder().status(StatusCode::FOUND).header(LOCATION, location),
+        Response::builder()
+            .status(StatusCode::FOUND)
+            .header(LOCATION, location),
         empty(),
     )
 }
@@ -322,7 +345,13 @@ fn token(server: &AuthServer, config: &OAuthConfig, req: &HttpRequest) -> Respon
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let grant_type = field("grant_type").unwrap_or_default();
-    let response = issue(server, config, &grant_type, &field, authorization.as_deref());
+    let response = issue(
+        server,
+        config,
+        &grant_type,
+        &field,
+        authorization.as_deref(),
+    );
     lock(&server.inner).log.push(TokenRequestRecord {
         path: req.parts.uri.path().to_owned(),
         grant_type,
@@ -339,7 +368,13 @@ fn authenticate(
     field: &dyn Fn(&str) -> Option<String>,
     authorization: Option<&str>,
 ) -> Result<String, Response<Body>> {
-    let invalid = || Err(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed"));
+    let invalid = || {
+        Err(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        ))
+    };
     let (id, secret) = match authorization.and_then(|a| a.strip_prefix("Basic ")) {
         Some(b64) => {
             let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b64) else {
@@ -388,7 +423,11 @@ fn issue(
         "client_credentials" => scope = field("scope"),
         "authorization_code" => {
             let Some(code) = field("code").and_then(|c| inner.codes.remove(&c)) else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown or used code");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "unknown or used code",
+                );
             };
             let verifier = field("code_verifier").unwrap_or_default();
             let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -397,20 +436,34 @@ fn issue(
                 || Some(code.redirect_uri.as_str()) != field("redirect_uri").as_deref()
                 || computed != code.challenge
             {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "code, client, redirect_uri or PKCE verifier mismatch");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "code, client, redirect_uri or PKCE verifier mismatch",
+                );
             }
             scope = code.scope;
             let rt = server.mint(&mut inner, "rt");
-            inner.refresh.insert(rt.clone(), (client_id.clone(), scope.clone()));
+            inner
+                .refresh
+                .insert(rt.clone(), (client_id.clone(), scope.clone()));
             refresh_out = Some(rt);
         }
         "refresh_token" => {
             let presented = field("refresh_token").unwrap_or_default();
             let Some((owner, granted)) = inner.refresh.get(&presented).cloned() else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown or revoked refresh token");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "unknown or revoked refresh token",
+                );
             };
             if owner != client_id {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "refresh token of another client");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "refresh token of another client",
+                );
             }
             scope = granted.clone();
             if config.rotate_refresh_tokens {
@@ -422,9 +475,16 @@ fn issue(
         }
         "urn:ietf:params:oauth:grant-type:token-exchange" => {
             let subject = field("subject_token").unwrap_or_default();
-            let live = inner.tokens.get(&subject).is_some_and(|e| Instant::now() < *e);
+            let live = inner
+                .tokens
+                .get(&subject)
+                .is_some_and(|e| Instant::now() < *e);
             if subject.is_empty() || (!live && !subject.starts_with("external-")) {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the subject token is not valid");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the subject token is not valid",
+                );
             }
             scope = field("scope");
             issued_token_type = Some(
@@ -433,7 +493,11 @@ fn issue(
             );
         }
         _ => {
-            return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "grant type not supported");
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "grant type not supported",
+            );
         }
     }
     let token = server.mint(&mut inner, "at");
