@@ -367,13 +367,13 @@ fn authenticate(
     server: &AuthServer,
     field: &dyn Fn(&str) -> Option<String>,
     authorization: Option<&str>,
-) -> Result<String, Response<Body>> {
+) -> Result<String, Box<Response<Body>>> {
     let invalid = || {
-        Err(oauth_error(
+        Err(Box::new(oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "client authentication failed",
-        ))
+        )))
     };
     let (id, secret) = match authorization.and_then(|a| a.strip_prefix("Basic ")) {
         Some(b64) => {
@@ -413,7 +413,7 @@ fn issue(
 ) -> Response<Body> {
     let client_id = match authenticate(server, field, authorization) {
         Ok(id) => id,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let mut inner = lock(&server.inner);
     let mut refresh_out = None;
