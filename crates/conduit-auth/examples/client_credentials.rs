@@ -12,7 +12,8 @@ use conduit_testkit::{GatewayConfig, OAuthConfig, TestGateway};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let gateway = TestGateway::start(GatewayConfig::default().oauth(OAuthConfig::default())).await?;
+    let gateway =
+        TestGateway::start(GatewayConfig::default().oauth(OAuthConfig::default())).await?;
     let http = HttpClient::with_defaults()?;
     let provider = ClientCredentialsProvider::new(
         ClientCredentials::new("test-client", "test-secret").scope("mcp"),
@@ -20,7 +21,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     // DataGrout layout: the token endpoint is derived from the server URL.
     .for_server(&gateway.url())?;
-    println!("token endpoint: {:?}", provider.token_endpoint().map(|u| u.as_str()));
+    println!(
+        "token endpoint: {:?}",
+        provider.token_endpoint().map(|u| u.as_str())
+    );
     let authed = http.with_authorizer(Arc::new(provider));
     for i in 0..3 {
         if i == 2 {
@@ -29,7 +33,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let request = http::Request::post(gateway.url())
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
-            .body(Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#))?;
+            .body(Bytes::from_static(
+                br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+            ))?;
         let response = authed.send(request).await?;
         println!("call {i}: HTTP {}", response.status());
     }
