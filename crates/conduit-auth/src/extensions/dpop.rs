@@ -1,7 +1,7 @@
 //! DPoP (RFC 9449): proofs of possession signed with a per-client ES256 key, server nonces,
 //! and an [`Authorizer`] presenting tokens with the `DPoP` scheme.
 //!
-//! The authorization server's nonce (§8) is handled by [`DpopProver::post_token_form`]: a
+//! The authorization server's nonce (§8) is handled by [`DpopProver::request_token`]: a
 //! `400 use_dpop_nonce` reply with a `DPoP-Nonce` header is retried once with a new proof
 //! carrying it. Nonces from `DPoP-Nonce` headers of any reply are remembered per origin.
 
