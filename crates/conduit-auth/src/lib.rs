@@ -17,3 +17,21 @@ pub use oauth::{OAuthAuthorizer, OAuthConfig, OAuthError, OAuthErrorKind};
 // --- Credential flows: client credentials, delegation, grant store, extensions -----------------
 //
 // (modules of the credential flows are declared in this block)
+pub mod client_credentials;
+pub mod delegation;
+pub mod extensions;
+pub mod jwt;
+pub mod store;
+pub mod token;
+
+pub use client_credentials::{
+    derive_token_endpoint, ClientAuth, ClientCredentials, ClientCredentialsProvider,
+};
+pub use delegation::{
+    DelegatedProvider, DelegatedToken, DelegationError, DelegationErrorKind, DelegationRequest,
+};
+pub use jwt::SigningKey;
+pub use store::{FileGrantStore, Grant, GrantStore, StoreError};
+pub use token::{
+    AccessToken, ClientAuthMethod, Secret, SourceAuthorizer, StaticToken, TokenError, TokenSource,
+};

@@ -33,7 +33,10 @@ pub(crate) async fn run(url: &str) -> Result<(), Failure> {
         }
         _ => {}
     }
-    if scenario.starts_with("auth/") {
+    if crate::conformance_auth_ext::handles(&scenario) {
+        builder =
+            builder.authorizer(crate::conformance_auth_ext::authorizer(&scenario, url).await?);
+    } else if scenario.starts_with("auth/") {
         builder = builder.oauth(oauth_config(&scenario, version.as_deref())?);
     }
     let client = builder.connect().await?;
@@ -46,6 +49,10 @@ pub(crate) async fn run(url: &str) -> Result<(), Failure> {
         "sse-retry" => sse_retry(&client).await,
         "http-custom-headers" => tool_calls::run(&client).await,
         s if s.starts_with("sep-2640-") => skills::run(&client, s).await,
+        "auth/client-credentials-jwt"
+        | "auth/client-credentials-basic"
+        | "auth/wif-jwt-bearer"
+        | "auth/enterprise-managed-authorization" => basic(&client).await,
         _ => exercise(&client).await,
     };
     let closed = client.close().await;

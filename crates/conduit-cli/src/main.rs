@@ -2,7 +2,9 @@
 
 #![forbid(unsafe_code)]
 
+mod auth_cmd;
 mod conformance;
+mod conformance_auth_ext;
 mod datagrout;
 mod demo;
 mod output;
@@ -44,6 +46,17 @@ struct Global {
     /// A bearer token sent as `Authorization: Bearer …`.
     #[arg(long, global = true, env = "CONDUIT_TOKEN", hide_env_values = true)]
     bearer: Option<String>,
+    /// OAuth client id for the client-credentials grant (with --client-secret).
+    #[arg(long, global = true, env = "CONDUIT_CLIENT_ID")]
+    client_id: Option<String>,
+    /// OAuth client secret for the client-credentials grant.
+    #[arg(
+        long,
+        global = true,
+        env = "CONDUIT_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    client_secret: Option<String>,
     /// The transport.
     #[arg(long, global = true, value_enum, default_value_t = TransportArg::Mcp)]
     transport: TransportArg,
@@ -98,6 +111,9 @@ enum Command {
         #[arg(long)]
         count: Option<u64>,
     },
+    /// Stored credentials: status, logout.
+    #[command(subcommand)]
+    Auth(auth_cmd::AuthCmd),
     /// Run the test gateway in the foreground and print its URL.
     #[command(after_help = "Example:\n  conduit gateway --listen 127.0.0.1:8080")]
     Gateway {
@@ -275,6 +291,25 @@ async fn connect(global: &Global) -> Result<Client, Failure> {
         TransportArg::Jsonrpc => conduit::TransportKind::JsonRpc,
         TransportArg::Ws => conduit::TransportKind::WebSocket,
     });
+    match (&global.client_id, &global.client_secret) {
+        (Some(id), Some(secret)) => {
+            builder = builder.client_credentials(id.clone(), secret.clone());
+        }
+        (None, None) => {
+            if global.bearer.is_none() {
+                if let Some(token) =
+                    auth_cmd::stored_token(global.url.as_deref().unwrap_or_default()).await
+                {
+                    builder = builder.bearer(token);
+                }
+            }
+        }
+        _ => {
+            return Err(Failure::usage(
+                "--client-id and --client-secret go together",
+            ))
+        }
+    }
     Ok(builder.connect().await?)
 }
 
@@ -295,6 +330,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let _ = client.close().await;
             result
         }
+        Command::Auth(cmd) => auth_cmd::run(cmd, global.url.as_deref(), global.json),
         Command::Ping => {
             let client = connect(&global).await?;
             let started = std::time::Instant::now();

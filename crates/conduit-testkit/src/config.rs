@@ -73,6 +73,7 @@ pub struct GatewayConfig {
     pub(crate) faults: Faults,
     pub(crate) validate_origin: bool,
     pub(crate) datagrout: bool,
+    pub(crate) oauth: Option<crate::oauth::OAuthConfig>,
 }
 
 impl Default for GatewayConfig {
@@ -93,11 +94,20 @@ impl Default for GatewayConfig {
             faults: Faults::default(),
             validate_origin: true,
             datagrout: false,
+            oauth: None,
         }
     }
 }
 
 impl GatewayConfig {
+    /// Serves an OAuth 2.1 authorization server (see [`OAuthConfig`](crate::OAuthConfig)) and,
+    /// unless it says otherwise, protects `/mcp` with it.
+    #[must_use]
+    pub fn oauth(mut self, config: crate::oauth::OAuthConfig) -> Self {
+        self.oauth = Some(config);
+        self
+    }
+
     /// The address to bind (default `127.0.0.1:0`, an ephemeral port on loopback).
     #[must_use]
     pub fn listen(mut self, addr: SocketAddr) -> Self {

@@ -49,6 +49,16 @@ impl std::fmt::Debug for TestGateway {
 }
 
 impl TestGateway {
+    /// Every request received by the OAuth token endpoints, in order.
+    pub fn token_requests(&self) -> Vec<crate::oauth::TokenRequestRecord> {
+        self.state.oauth.token_requests()
+    }
+
+    /// Revokes every issued access token, so the next MCP request gets a 401.
+    pub fn revoke_tokens(&self) {
+        self.state.oauth.revoke_all();
+    }
+
     /// Binds `config.listen` and starts serving. Must be called inside a Tokio runtime.
     pub async fn start(config: GatewayConfig) -> std::io::Result<TestGateway> {
         let listener = TcpListener::bind(config.listen).await?;

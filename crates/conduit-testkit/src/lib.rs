@@ -50,6 +50,7 @@ mod http_util;
 mod jsonrpc;
 mod jsonrpc_endpoint;
 mod mcp;
+mod oauth;
 mod record;
 mod router;
 mod sse;
@@ -59,6 +60,7 @@ mod ws;
 pub use config::{DiscoverRejection, EraSupport, GatewayConfig, ResponseMode};
 pub use faults::Faults;
 pub use gateway::TestGateway;
+pub use oauth::{OAuthConfig, TokenRequestRecord};
 pub use record::RecordedRequest;
 
 /// The `serverInfo.name` the gateway reports.

@@ -54,6 +54,12 @@ where
     };
     state.record(&parts, json.clone());
     let req = HttpRequest { parts, body, json };
+    if let Some(response) = crate::oauth::route(&state, &req) {
+        return response;
+    }
+    if let Some(denied) = crate::oauth::guard(&state, &req) {
+        return denied;
+    }
     match req.parts.uri.path() {
         mcp::PATH => mcp::handle(state, req).await,
         jsonrpc_endpoint::PATH | jsonrpc_endpoint::PATH_SLASH => {

@@ -42,12 +42,15 @@ pub(crate) struct State {
     tasks: Mutex<JoinSet<()>>,
     /// Open WebSocket connections and their subscriptions.
     pub(crate) ws: crate::ws::Hub,
+    pub(crate) oauth: crate::oauth::AuthServer,
 }
 
 impl State {
     pub(crate) fn new(config: GatewayConfig) -> State {
         let faults = config.faults.clone();
+        let oauth = crate::oauth::AuthServer::new(config.oauth.clone());
         State {
+            oauth,
             config,
             faults: Mutex::new(faults),
             log: Mutex::new(Vec::new()),

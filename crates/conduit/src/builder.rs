@@ -81,12 +81,14 @@ pub struct ClientBuilder {
     max_in_flight: Option<usize>,
     budget: Option<f64>,
     transport_options: crate::transports::TransportOptions,
-    errors: Vec<String>,
     #[cfg(feature = "auth")]
     oauth: Option<conduit_auth::OAuthConfig>,
     /// The process to start for [`TransportKind::Stdio`].
     #[cfg(feature = "stdio")]
     pub(crate) stdio: Option<conduit_transport_stdio::StdioConfig>,
+    pub(crate) errors: Vec<String>,
+    #[cfg(feature = "auth")]
+    pub(crate) credentials: crate::auth_builder::Credentials,
 }
 
 impl ClientBuilder {
@@ -115,6 +117,7 @@ impl ClientBuilder {
             oauth: None,
             #[cfg(feature = "stdio")]
             stdio: None,
+            credentials: Default::default(),
         }
     }
 
@@ -304,6 +307,12 @@ impl ClientBuilder {
             let authorizer = conduit_auth::OAuthAuthorizer::new(http.clone(), &self.url, oauth)
                 .map_err(|e| Error::Config(e.to_string()))?;
             http = http.with_authorizer(Arc::new(authorizer));
+        }
+        // Client credentials and delegation take precedence over the authorization code flow
+        // and a static bearer, as in the reference SDK.
+        #[cfg(feature = "auth")]
+        {
+            http = self.credentials.install(http, &self.url)?;
         }
         let use_intelligent_interface = self
             .use_intelligent_interface

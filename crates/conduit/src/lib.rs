@@ -23,6 +23,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "auth")]
+mod auth_builder;
 mod builder;
 mod client;
 pub mod datagrout;
