@@ -26,12 +26,20 @@
 mod builder;
 mod client;
 mod error;
+pub mod handler;
 pub mod lifecycle;
+pub mod mrtr;
+pub mod notifications;
+mod progress;
+pub mod subscriptions;
 
 pub use builder::{ClientBuilder, TransportKind, CLIENT_NAME};
 pub use client::{CallOptions, Client, Page};
 pub use error::Error;
+pub use handler::{ClientHandler, Handlers};
 pub use lifecycle::LifecycleMode;
+pub use notifications::NotificationStream;
+pub use progress::CancelHandle;
 
 /// The shared HTTPS layer (`conduit-http`).
 pub use conduit_http as http;
