@@ -40,6 +40,10 @@ pub(crate) struct State {
     pub(crate) streams: Mutex<Streams>,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<JoinSet<()>>,
+    /// Stateful server-to-client requests waiting for the client's response, by id.
+    pub(crate) client_answers: Mutex<HashMap<String, tokio::sync::oneshot::Sender<Value>>>,
+    /// `requestState` values issued by `input_required` results and not yet redeemed.
+    pub(crate) request_states: Mutex<std::collections::HashSet<String>>,
 }
 
 impl State {
@@ -55,6 +59,8 @@ impl State {
             streams: Mutex::new(Streams::default()),
             shutdown: watch::channel(false).0,
             tasks: Mutex::new(JoinSet::new()),
+            client_answers: Mutex::new(HashMap::new()),
+            request_states: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
