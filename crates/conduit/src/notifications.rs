@@ -1,12 +1,10 @@
-//! Notifications from the server, as streams: every notification ([`Client::notifications`]),
-//! log messages ([`Client::log_messages`]) and change notifications ([`Client::listen`]).
+//! Notifications from the server, as streams: every notification
+//! ([`Client::notifications`](crate::Client::notifications)), log messages
+//! ([`Client::log_messages`](crate::Client::log_messages)) and change notifications
+//! ([`Client::listen`](crate::Client::listen)).
 //!
 //! Each subscriber has its own bounded queue; a subscriber that falls behind loses the oldest
 //! undelivered notifications (with a warning) rather than stalling the connection.
-//!
-//! [`Client::notifications`]: crate::Client::notifications
-//! [`Client::log_messages`]: crate::Client::log_messages
-//! [`Client::listen`]: crate::Client::listen
 
 use std::pin::Pin;
 use std::sync::Mutex;

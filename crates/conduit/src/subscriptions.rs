@@ -8,7 +8,7 @@
 //! * [`Client::set_level`]: `logging/setLevel` (stateful) or the `logLevel` `_meta` key of
 //!   every later request (stateless); [`Client::log_messages`] streams `notifications/message`
 //!   (which also go to `tracing`, target `conduit::server`).
-//! * [`Client::complete`]: `completion/complete`.
+//! * [`Client::complete`] sends `completion/complete`.
 //! * List caching: a `tools/list`, `prompts/list`, `resources/list` or
 //!   `resources/templates/list` answered with `ttlMs > 0` is served from memory until the TTL
 //!   runs out or the matching `list_changed` notification arrives ([`Client::cached_list`]).
@@ -58,7 +58,7 @@ fn wanted(filter: &SubscriptionFilter, n: &ServerNotification) -> bool {
         N::ResourceUpdated(u) => filter
             .resource_subscriptions
             .as_ref()
-            .is_some_and(|uris| uris.iter().any(|x| *x == u.uri)),
+            .is_some_and(|uris| uris.contains(&u.uri)),
         N::TaskStatus(_) | N::Tasks(_) => filter.task_ids.is_some(),
         N::SubscriptionsAcknowledged(_) => true,
         _ => false,
