@@ -31,30 +31,35 @@ pub(crate) fn definitions() -> Vec<Value> {
     vec![
         json!({
             "name": "ask_sampling",
+            "title": "Ask: sampling",
             "description": "Asks the client to sample a message (sampling/createMessage); with `tools: true` the request offers a tool. Returns the client's answer as JSON.",
             "inputSchema": { "type": "object", "properties": { "tools": { "type": "boolean", "default": false } } },
             "annotations": ro
         }),
         json!({
             "name": "ask_elicitation",
+            "title": "Ask: elicitation",
             "description": "Asks the client's user for input (elicitation/create) in `form` (default) or `url` mode. Returns the client's answer as JSON.",
             "inputSchema": { "type": "object", "properties": { "mode": { "type": "string", "enum": ["form", "url"], "default": "form" } } },
             "annotations": ro
         }),
         json!({
             "name": "ask_roots",
+            "title": "Ask: roots",
             "description": "Asks the client for its roots (roots/list). Returns the client's answer as JSON.",
             "inputSchema": { "type": "object", "properties": {} },
             "annotations": ro
         }),
         json!({
             "name": "log",
+            "title": "Log",
             "description": "Sends a notifications/message with the given `level` and `message` on the call's stream, then answers \"logged\".",
             "inputSchema": { "type": "object", "properties": { "level": { "type": "string", "default": "info" }, "message": { "type": "string", "default": "hello" } } },
             "annotations": ro
         }),
         json!({
             "name": "touch_resource",
+            "title": "Touch resource",
             "description": "Pushes notifications/resources/updated for `uri` and notifications/resources/list_changed to every listening GET stream (stateful era). Answers with how many streams got them.",
             "inputSchema": { "type": "object", "properties": { "uri": { "type": "string" } }, "required": ["uri"] },
             "annotations": ro
