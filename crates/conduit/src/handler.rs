@@ -2,10 +2,10 @@
 //! ping — and the one place that answers it, in both eras.
 //!
 //! * Stateful era (2025-11-25): the questions arrive as JSON-RPC requests on a POST's SSE stream
-//!   or on the GET stream; the dispatcher in `client.rs` hands them to [`fulfil`] and sends the
+//!   or on the GET stream; the dispatcher in `client.rs` hands them to `fulfil` and sends the
 //!   answer back with the transport's `respond`.
 //! * Stateless era (2026-07-28): they arrive as the `inputRequests` of an `input_required`
-//!   result; [`crate::mrtr`] hands each to [`fulfil`] and retries the original request.
+//!   result; [`crate::mrtr`] hands each to `fulfil` and retries the original request.
 //!
 //! Implement [`ClientHandler`] (every method has a default), or give the builder closures
 //! ([`ClientBuilder::on_sampling`](crate::ClientBuilder::on_sampling) and friends), which are

@@ -3,8 +3,8 @@
 //!
 //! The server answers with `resultType: "input_required"`, a map of `inputRequests` and an
 //! opaque `requestState`. [`Client::request_with`](crate::Client::request_with) answers every
-//! input request with the client's [`ClientHandler`](crate::handler::ClientHandler) (through
-//! [`crate::handler::fulfil`], the same code that answers stateful server requests) and sends
+//! input request with the client's [`ClientHandler`] (through
+//! `handler::fulfil`, the same code that answers stateful server requests) and sends
 //! the original request again — with a new JSON-RPC id, the `inputResponses`, and the
 //! `requestState` exactly as received (or none when none was sent) — at most
 //! [`MAX_ROUNDS`] times. Nothing of one call's exchange is ever added to another call.
