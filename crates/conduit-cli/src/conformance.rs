@@ -39,6 +39,21 @@ pub(crate) async fn run(url: &str) -> Result<(), Failure> {
     } else if scenario.starts_with("auth/") {
         builder = builder.oauth(oauth_config(&scenario, version.as_deref())?);
     }
+    // What an interactive application would register: a form that the user accepts without
+    // touching, so every field takes the schema's default (SEP-1034).
+    builder = builder
+        .on_elicitation(|_| async {
+            Ok(
+                conduit::types::ElicitResult::new(conduit::types::ElicitAction::Accept)
+                    .content(serde_json::Map::new()),
+            )
+        })
+        .apply_elicitation_defaults(true);
+    if scenario == "sse-retry" {
+        // The scenario server treats any GET as the resumption of its tools/call stream, so a
+        // standalone listening GET racing the resumption would take the replayed response.
+        builder = builder.listen_stream(false);
+    }
     let client = builder.connect().await?;
     let outcome = match scenario.as_str() {
         "initialize" | "tools_call" | "tools-call" => basic(&client).await,

@@ -43,6 +43,10 @@ pub(crate) struct State {
     /// Open WebSocket connections and their subscriptions.
     pub(crate) ws: crate::ws::Hub,
     pub(crate) oauth: crate::oauth::AuthServer,
+    /// Stateful server-to-client requests waiting for the client's response, by id.
+    pub(crate) client_answers: Mutex<HashMap<String, tokio::sync::oneshot::Sender<Value>>>,
+    /// `requestState` values issued by `input_required` results and not yet redeemed.
+    pub(crate) request_states: Mutex<std::collections::HashSet<String>>,
 }
 
 impl State {
@@ -61,6 +65,8 @@ impl State {
             shutdown: watch::channel(false).0,
             tasks: Mutex::new(JoinSet::new()),
             ws: crate::ws::Hub::default(),
+            client_answers: Mutex::new(HashMap::new()),
+            request_states: Mutex::new(std::collections::HashSet::new()),
         }
     }
 

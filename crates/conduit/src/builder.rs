@@ -4,9 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use conduit_http::{Authorizer, HttpClient, HttpConfig, StaticBearer};
+use conduit_protocol::jsonrpc::ErrorObject;
 use conduit_protocol::mcp::Implementation;
 pub use conduit_transport::retry::RetryPolicy;
-use serde_json::json;
+
+use crate::handler::{ClientHandler, Handlers};
 
 use crate::client::{Client, ClientSettings};
 use crate::lifecycle::{LifecycleMode, LATEST_STATEFUL_VERSION, SUPPORTED_STATEFUL_VERSIONS};
@@ -89,6 +91,8 @@ pub struct ClientBuilder {
     pub(crate) errors: Vec<String>,
     #[cfg(feature = "auth")]
     pub(crate) credentials: crate::auth_builder::Credentials,
+    handler: Option<crate::handler::SharedHandler>,
+    handlers: Handlers,
 }
 
 impl ClientBuilder {
@@ -118,6 +122,8 @@ impl ClientBuilder {
             #[cfg(feature = "stdio")]
             stdio: None,
             credentials: Default::default(),
+            handler: None,
+            handlers: Handlers::new(),
         }
     }
 
@@ -284,6 +290,79 @@ impl ClientBuilder {
         self.errors.push(message);
     }
 
+    /// Answers server requests with `handler` (see [`crate::handler`]); its
+    /// [`ClientHandler::capabilities`] are what the client advertises. Replaces the `on_*`
+    /// closures.
+    pub fn handler(mut self, handler: Arc<dyn ClientHandler>) -> Self {
+        self.handler = Some(crate::handler::SharedHandler(handler));
+        self
+    }
+
+    /// Answers `roots/list` with `roots` (declares the `roots` capability).
+    pub fn roots(mut self, roots: Vec<conduit_protocol::mcp::Root>) -> Self {
+        self.handlers = self.handlers.roots(roots);
+        self
+    }
+
+    /// Answers `roots/list` with a closure (declares `roots`).
+    pub fn on_roots<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<
+                Output = Result<conduit_protocol::mcp::ListRootsResult, ErrorObject>,
+            > + Send
+            + 'static,
+    {
+        self.handlers = self.handlers.on_roots(f);
+        self
+    }
+
+    /// Answers `sampling/createMessage` (declares `sampling`, and `sampling.tools` when
+    /// `tools` is true).
+    pub fn on_sampling<F, Fut>(mut self, tools: bool, f: F) -> Self
+    where
+        F: Fn(conduit_protocol::mcp::CreateMessageParams) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<
+                Output = Result<conduit_protocol::mcp::CreateMessageResult, ErrorObject>,
+            > + Send
+            + 'static,
+    {
+        self.handlers = self.handlers.on_sampling(tools, f);
+        self
+    }
+
+    /// Answers form-mode `elicitation/create` (declares `elicitation.form`).
+    pub fn on_elicitation<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(conduit_protocol::mcp::ElicitFormParams) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<conduit_protocol::mcp::ElicitResult, ErrorObject>>
+            + Send
+            + 'static,
+    {
+        self.handlers = self.handlers.on_elicitation(f);
+        self
+    }
+
+    /// The consent hook of URL-mode `elicitation/create` (declares `elicitation.url`). The
+    /// client never opens the URL itself.
+    pub fn on_url_elicitation<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(conduit_protocol::mcp::ElicitUrlParams) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<conduit_protocol::mcp::ElicitResult, ErrorObject>>
+            + Send
+            + 'static,
+    {
+        self.handlers = self.handlers.on_url_elicitation(f);
+        self
+    }
+
+    /// Fills omitted fields of accepted form answers from the schema's `default`s (SEP-1034),
+    /// for the `on_elicitation` closure.
+    pub fn apply_elicitation_defaults(mut self, on: bool) -> Self {
+        self.handlers = self.handlers.apply_elicitation_defaults(on);
+        self
+    }
+
     /// Connects: builds the transport and runs the lifecycle.
     pub async fn connect(self) -> Result<Client, Error> {
         if let Some(first) = self.errors.into_iter().next() {
@@ -318,16 +397,25 @@ impl ClientBuilder {
             .use_intelligent_interface
             .unwrap_or_else(|| crate::is_dg_url(&self.url));
         let url = crate::transports::endpoint_url(self.transport, &self.url);
+        let handler: Arc<dyn ClientHandler> = match self.handler {
+            Some(h) => h.0,
+            None => Arc::new(self.handlers),
+        };
+        let client_capabilities = handler.capabilities();
+        let capabilities = serde_json::to_value(&client_capabilities)
+            .map_err(|e| Error::Config(format!("unencodable client capabilities: {e}")))?;
         let settings = ClientSettings {
             url: url.clone(),
             timeout: self.timeout,
             client_info: self.client_info,
             lifecycle: self.lifecycle,
             stateful_version: self.stateful_version,
-            capabilities: json!({}),
+            capabilities,
             use_intelligent_interface,
             max_in_flight: self.max_in_flight,
             budget: self.budget,
+            handler,
+            client_capabilities,
         };
         let (tx, rx) = tokio::sync::mpsc::channel(conduit_transport::INBOUND_CAPACITY);
         let transport: Arc<dyn conduit_transport::Transport> = match self.transport {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use conduit_protocol::jsonrpc::{ErrorObject, Notification, Outcome, Request, RequestId, Response};
+use conduit_protocol::jsonrpc::{Notification, Outcome, Request, RequestId, Response};
 use conduit_protocol::mcp::{
     CallToolResult, GetPromptResult, Implementation, ProgressNotificationParams, Prompt,
     ReadResourceResult, Resource, ResourceTemplate, ServerCapabilities, Tool,
@@ -18,7 +18,10 @@ use serde_json::{json, Map, Value};
 use tokio::task::JoinHandle;
 
 use crate::builder::ClientBuilder;
+use crate::handler::ClientHandler;
 use crate::lifecycle::{self, LifecycleMode, Negotiated};
+use crate::notifications::Hub;
+use crate::progress::{with_deadline, CancelHandle, ProgressSink, Stop};
 use crate::Error;
 
 /// A page of a paginated list.
@@ -36,8 +39,9 @@ pub struct CallOptions {
     /// Overrides the client's default request timeout for this call.
     pub timeout: Option<Duration>,
     /// Receives the call's progress notifications (`params` of `notifications/progress`). A
-    /// progress token is attached to the request only when this is set. Updates that the
-    /// receiver is too slow to take are dropped rather than stalling the response stream.
+    /// progress token is attached to the request when this is set (or when
+    /// `reset_timeout_on_progress` is). Updates that the receiver is too slow to take are
+    /// dropped rather than stalling the response stream.
     pub progress: Option<tokio::sync::mpsc::Sender<ProgressNotificationParams>>,
     /// Declares a `tools/call` safe to execute twice, so that it may be retried after a failure
     /// that might have reached the server (a timeout, a lost connection, HTTP 502/504), and
@@ -46,6 +50,13 @@ pub struct CallOptions {
     /// idempotent; no other call is ever retried unless it certainly was not delivered or the
     /// server refused it (429/503).
     pub idempotent: bool,
+    /// Each progress notification restarts the call's timeout (the spec's MAY), still bounded
+    /// by `max_total_timeout`.
+    pub reset_timeout_on_progress: bool,
+    /// The overall limit when `reset_timeout_on_progress` is on (default: 10 × the timeout).
+    pub max_total_timeout: Option<Duration>,
+    /// Cancels the call from elsewhere (see [`CancelHandle`]).
+    pub cancel: Option<CancelHandle>,
 }
 
 impl CallOptions {
@@ -69,6 +80,19 @@ impl CallOptions {
         sender: tokio::sync::mpsc::Sender<ProgressNotificationParams>,
     ) -> Self {
         self.progress = Some(sender);
+        self
+    }
+
+    /// Restarts the timeout on each progress notification, up to `max_total` in all.
+    pub fn reset_timeout_on_progress(mut self, max_total: Option<Duration>) -> Self {
+        self.reset_timeout_on_progress = true;
+        self.max_total_timeout = max_total;
+        self
+    }
+
+    /// Cancels the call when `handle` is cancelled.
+    pub fn with_cancel(mut self, handle: CancelHandle) -> Self {
+        self.cancel = Some(handle);
         self
     }
 }
@@ -111,6 +135,10 @@ pub(crate) struct ClientSettings {
     pub(crate) use_intelligent_interface: bool,
     pub(crate) max_in_flight: Option<usize>,
     pub(crate) budget: Option<f64>,
+    /// Answers what the server asks of the client.
+    pub(crate) handler: Arc<dyn ClientHandler>,
+    /// `handler.capabilities()`, typed, as advertised.
+    pub(crate) client_capabilities: conduit_protocol::mcp::ClientCapabilities,
 }
 
 pub(crate) struct ClientInner {
@@ -124,15 +152,23 @@ pub(crate) struct ClientInner {
     session_lock: tokio::sync::Mutex<u64>,
     /// Generation of the current session, bumped at each (re-)establishment.
     generation: AtomicI64,
-    progress: Mutex<HashMap<String, tokio::sync::mpsc::Sender<ProgressNotificationParams>>>,
+    progress: Mutex<HashMap<String, ProgressSink>>,
     dispatcher: Mutex<Option<JoinHandle<()>>>,
-    closed: AtomicBool,
     /// Bounds the requests in flight, when configured.
     in_flight: Option<Arc<tokio::sync::Semaphore>>,
     /// The DataGrout cost ledger and budget.
     costs: crate::datagrout::ledger::CostState,
     /// `x-mcp-header` declarations of listed tools (see `param_headers`).
     pub(crate) tool_headers: crate::param_headers::ToolHeaders,
+    pub(crate) closed: AtomicBool,
+    /// Notification subscribers.
+    pub(crate) hub: Hub,
+    /// Server requests being answered, by id, so that the server can cancel them.
+    server_requests: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+    /// The log level set with `set_level` (sent in `_meta` in the stateless era).
+    pub(crate) log_level: Mutex<Option<conduit_protocol::mcp::LoggingLevel>>,
+    /// Cached lists (see [`crate::subscriptions`]).
+    pub(crate) cache: crate::subscriptions::ListCache,
 }
 
 impl Drop for ClientInner {
@@ -156,11 +192,11 @@ impl ClientInner {
         }
     }
 
-    fn next_id(&self) -> RequestId {
+    pub(crate) fn next_id(&self) -> RequestId {
         RequestId::Number(self.next_id.fetch_add(1, Ordering::Relaxed))
     }
 
-    fn context(&self, negotiated: &Negotiated, name: Option<String>) -> RequestContext {
+    pub(crate) fn context(&self, negotiated: &Negotiated, name: Option<String>) -> RequestContext {
         RequestContext::new(negotiated.era)
             .with_protocol_version(Some(negotiated.protocol_version.clone()))
             .with_name(name)
@@ -230,6 +266,10 @@ impl Client {
             closed: AtomicBool::new(false),
             in_flight: settings_in_flight.map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
             tool_headers: Default::default(),
+            hub: Hub::default(),
+            server_requests: Mutex::new(HashMap::new()),
+            log_level: Mutex::new(None),
+            cache: Default::default(),
         });
         let task = tokio::spawn(dispatch(Arc::downgrade(&inner), inbound));
         if let Ok(mut d) = inner.dispatcher.lock() {
@@ -351,6 +391,10 @@ impl Client {
         self.inner.closed.load(Ordering::Acquire)
     }
 
+    pub(crate) fn inner(&self) -> &Arc<ClientInner> {
+        &self.inner
+    }
+
     /// Sends a request and returns its raw result.
     ///
     /// In the stateless era the per-request `_meta` keys (protocol version, client info and
@@ -390,43 +434,93 @@ impl Client {
             }
             None => None,
         };
+        let max_total = if options.reset_timeout_on_progress {
+            Some(options.max_total_timeout.unwrap_or(timeout * 10))
+        } else {
+            None
+        };
         let mut reestablished = false;
         let mut version_retried = false;
+        let mut retry: Option<crate::mrtr::Retry> = None;
+        let mut rounds = 0usize;
         loop {
+            if options
+                .cancel
+                .as_ref()
+                .is_some_and(CancelHandle::is_cancelled)
+            {
+                return Err(Error::Cancelled {
+                    method: method.to_owned(),
+                });
+            }
             let generation = self.inner.generation.load(Ordering::Acquire);
             let negotiated = self.inner.negotiated().ok_or(Error::Closed)?;
-            let mut params = lifecycle::decorate_params(self, &negotiated, params.clone());
-            let _progress_route = match &options.progress {
-                Some(sender) => {
-                    let token = format!(
-                        "conduit-{}",
-                        self.inner.progress_tokens.fetch_add(1, Ordering::Relaxed)
-                    );
-                    params = Some(with_progress_token(params, &token));
-                    Some(self.register_progress(token_key(&Value::String(token)), sender.clone()))
-                }
-                None => None,
+            let attempt = match &retry {
+                Some(r) => r.apply(params.clone()),
+                None => params.clone(),
+            };
+            let mut attempt = lifecycle::decorate_params(self, &negotiated, attempt);
+            let (activity_tx, activity_rx) = if options.reset_timeout_on_progress {
+                let (tx, rx) = tokio::sync::watch::channel(());
+                (Some(Arc::new(tx)), Some(rx))
+            } else {
+                (None, None)
+            };
+            let _progress_route = if options.progress.is_some() || activity_tx.is_some() {
+                let token = format!(
+                    "conduit-{}",
+                    self.inner.progress_tokens.fetch_add(1, Ordering::Relaxed)
+                );
+                attempt = Some(with_progress_token(attempt, &token));
+                Some(self.register_progress(
+                    token_key(&Value::String(token)),
+                    ProgressSink {
+                        user: options.progress.clone(),
+                        activity: activity_tx,
+                    },
+                ))
+            } else {
+                None
             };
             let ctx = self
                 .inner
-                .context(&negotiated, mcp_name(method, params.as_ref()))
+                .context(&negotiated, mcp_name(method, attempt.as_ref()))
                 .with_idempotent(options.idempotent || is_idempotent(method))
                 .with_extra_headers(
                     self.inner
                         .tool_headers
-                        .for_request(method, params.as_ref())?,
+                        .for_request(method, attempt.as_ref())?,
                 );
             let id = self.inner.next_id();
-            let request = Request::new(id.clone(), method, params);
+            let request = Request::new(id.clone(), method, attempt);
             let mut cancel = CancelOnDrop::new(self, id.clone(), &negotiated);
-            let outcome =
-                tokio::time::timeout_at(deadline, self.inner.transport.request(request, ctx)).await;
+            // Without reset-on-progress the call keeps its one deadline across attempts; with
+            // it, each attempt gets the timeout afresh, bounded by the overall maximum.
+            let attempt_timeout = if options.reset_timeout_on_progress {
+                timeout
+            } else {
+                deadline.saturating_duration_since(tokio::time::Instant::now())
+            };
+            let outcome = with_deadline(
+                self.inner.transport.request(request, ctx),
+                attempt_timeout,
+                activity_rx,
+                max_total,
+                options.cancel.as_ref(),
+            )
+            .await;
             match outcome {
-                Err(_) => {
+                Err(Stop::Timeout(after)) => {
                     cancel.reason = "timeout";
                     return Err(Error::Timeout {
                         method: method.to_owned(),
-                        after: timeout,
+                        after,
+                    });
+                }
+                Err(Stop::Cancelled) => {
+                    cancel.reason = "cancelled by the caller";
+                    return Err(Error::Cancelled {
+                        method: method.to_owned(),
                     });
                 }
                 Ok(Err(TransportError::SessionExpired { .. }))
@@ -444,8 +538,8 @@ impl Client {
                 }
                 Ok(Ok(response)) => {
                     cancel.disarm();
-                    return match response.outcome {
-                        Outcome::Result(v) => Ok(v),
+                    let value = match response.outcome {
+                        Outcome::Result(v) => v,
                         Outcome::Error(e) => {
                             let e = Error::rpc(method, e);
                             if negotiated.era == Era::Stateless
@@ -455,9 +549,44 @@ impl Client {
                                 version_retried = true;
                                 continue;
                             }
-                            Err(e)
+                            return Err(e);
                         }
                     };
+                    if negotiated.era != Era::Stateless {
+                        return Ok(value);
+                    }
+                    match conduit_protocol::mcp::result_type_of(&value) {
+                        conduit_protocol::mcp::ResultType::InputRequired => {
+                            rounds += 1;
+                            if rounds > crate::mrtr::MAX_ROUNDS {
+                                return Err(Error::protocol(
+                                    method,
+                                    format!(
+                                        "the server still wanted input after {} rounds",
+                                        crate::mrtr::MAX_ROUNDS
+                                    ),
+                                ));
+                            }
+                            let settings = &self.inner.settings;
+                            retry = Some(
+                                crate::mrtr::answer(
+                                    method,
+                                    value,
+                                    settings.handler.as_ref(),
+                                    &settings.client_capabilities,
+                                )
+                                .await?,
+                            );
+                            continue;
+                        }
+                        conduit_protocol::mcp::ResultType::Other(kind) => {
+                            return Err(Error::protocol(
+                                method,
+                                format!("unknown resultType {kind:?}"),
+                            ))
+                        }
+                        _ => return Ok(value),
+                    }
                 }
             }
         }
@@ -724,13 +853,9 @@ impl Client {
 
     /// Routes progress notifications carrying `token` to `sender` until the returned guard is
     /// dropped.
-    pub(crate) fn register_progress(
-        &self,
-        token: String,
-        sender: tokio::sync::mpsc::Sender<ProgressNotificationParams>,
-    ) -> ProgressRoute {
+    pub(crate) fn register_progress(&self, token: String, sink: ProgressSink) -> ProgressRoute {
         if let Ok(mut p) = self.inner.progress.lock() {
-            p.insert(token.clone(), sender);
+            p.insert(token.clone(), sink);
         }
         ProgressRoute {
             client: Arc::downgrade(&self.inner),
@@ -820,63 +945,92 @@ async fn dispatch(client: Weak<ClientInner>, mut inbound: InboundReceiver) {
         };
         match message {
             Inbound::Request(request) => {
-                let response = answer(&request);
                 let Some(negotiated) = inner.negotiated() else {
                     continue;
                 };
                 let ctx = inner.context(&negotiated, None);
-                let transport = inner.transport.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = transport.respond(response, ctx).await {
+                let key = token_key(&serde_json::to_value(&request.id).unwrap_or(Value::Null));
+                let weak = Arc::downgrade(&inner);
+                let task_key = key.clone();
+                // Held while spawning so the task's own removal cannot run before the insert.
+                let mut registry = match inner.server_requests.lock() {
+                    Ok(m) => m,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                let task = tokio::spawn(async move {
+                    let Some(inner) = weak.upgrade() else { return };
+                    let response = answer(&inner, request).await;
+                    if let Ok(mut m) = inner.server_requests.lock() {
+                        m.remove(&task_key);
+                    }
+                    if let Err(e) = inner.transport.respond(response, ctx).await {
                         tracing::warn!(error = %e, "could not answer a server request");
                     }
                 });
+                registry.insert(key, task.abort_handle());
+                drop(registry);
             }
             Inbound::Notification(n) => on_notification(&inner, n).await,
         }
     }
 }
 
-fn answer(request: &Request) -> Response {
-    match request.method.as_str() {
-        "ping" => Response::result(request.id.clone(), json!({})),
-        other => Response::error(request.id.clone(), ErrorObject::method_not_found(other)),
+/// Answers one server request with the client's handler (see [`crate::handler`]).
+async fn answer(inner: &ClientInner, request: Request) -> Response {
+    let settings = &inner.settings;
+    match crate::handler::fulfil(
+        settings.handler.as_ref(),
+        &settings.client_capabilities,
+        &request.method,
+        request.params,
+    )
+    .await
+    {
+        Ok(v) => Response::result(request.id, v),
+        Err(e) => Response::error(request.id, e),
     }
 }
 
 async fn on_notification(inner: &ClientInner, n: Notification) {
-    match n.method.as_str() {
-        "notifications/progress" => {
-            let params = n.params.unwrap_or(Value::Null);
-            let Some(token) = params.get("progressToken").map(token_key) else {
-                return;
-            };
+    let parsed = match conduit_protocol::mcp::ServerNotification::parse(&n) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::debug!(error = %e, "malformed notification from the server");
+            return;
+        }
+    };
+    use conduit_protocol::mcp::ServerNotification as N;
+    match &parsed {
+        N::Progress(progress) => {
+            let token =
+                token_key(&serde_json::to_value(&progress.progress_token).unwrap_or(Value::Null));
             let route = inner
                 .progress
                 .lock()
                 .ok()
                 .and_then(|p| p.get(&token).cloned());
             if let Some(route) = route {
-                match serde_json::from_value::<ProgressNotificationParams>(params) {
-                    // A slow consumer loses progress updates rather than stalling the stream.
-                    Ok(progress) => {
-                        let _ = route.try_send(progress);
-                    }
-                    Err(e) => tracing::debug!(error = %e, "malformed progress notification"),
+                route.deliver(progress.clone());
+            }
+        }
+        N::Cancelled(c) => {
+            // The server gave up on one of its requests: stop answering it.
+            if let Some(id) = &c.request_id {
+                let key = token_key(&serde_json::to_value(id).unwrap_or(Value::Null));
+                if let Some(task) = inner
+                    .server_requests
+                    .lock()
+                    .ok()
+                    .and_then(|mut m| m.remove(&key))
+                {
+                    task.abort();
                 }
             }
         }
-        "notifications/message" => {
-            let params = n.params.unwrap_or(Value::Null);
-            let level = params
-                .get("level")
-                .and_then(Value::as_str)
-                .unwrap_or("info");
-            let logger = params
-                .get("logger")
-                .and_then(Value::as_str)
-                .unwrap_or("server");
-            let data = params.get("data").cloned().unwrap_or(Value::Null);
+        N::LoggingMessage(m) => {
+            let level = m.level.as_str();
+            let logger = m.logger.as_deref().unwrap_or("server");
+            let data = &m.data;
             match level {
                 "debug" => tracing::debug!(target: "conduit::server", logger, %data),
                 "info" | "notice" => tracing::info!(target: "conduit::server", logger, %data),
@@ -884,8 +1038,12 @@ async fn on_notification(inner: &ClientInner, n: Notification) {
                 _ => tracing::error!(target: "conduit::server", logger, level, %data),
             }
         }
-        other => tracing::debug!(method = other, "notification from the server"),
+        N::ToolListChanged(_) | N::PromptListChanged(_) | N::ResourceListChanged(_) => {
+            crate::subscriptions::invalidate(inner, parsed.method());
+        }
+        other => tracing::debug!(method = other.method(), "notification from the server"),
     }
+    inner.hub.publish(&parsed);
 }
 
 /// Puts `_meta.progressToken` into request params.

@@ -116,6 +116,28 @@ pub enum Error {
         /// The tool refused.
         tool: String,
     },
+    /// The call was cancelled through its [`CancelHandle`](crate::CancelHandle); the server
+    /// was told (stateful era) or its stream closed (stateless era).
+    #[error("`{method}` was cancelled")]
+    Cancelled {
+        /// The method that was cancelled.
+        method: String,
+    },
+    /// The server needed input for a call (2026-07-28 `input_required`) that the client's
+    /// handler could not give.
+    #[error("`{method}` needed input `{key}` ({request}) that the client could not give: error {code}: {message}")]
+    InputRequest {
+        /// The call that needed input.
+        method: String,
+        /// What the server asked (`elicitation/create`, `sampling/createMessage`, `roots/list`).
+        request: String,
+        /// The server's key for the input request.
+        key: String,
+        /// The JSON-RPC code of the refusal.
+        code: i64,
+        /// Why.
+        message: String,
+    },
 }
 
 impl Error {
@@ -173,6 +195,28 @@ impl Error {
             }) => www_authenticate,
             _ => &[],
         }
+    }
+
+    /// The URL elicitations of a `-32042` URL-elicitation-required error (2025-11-25): the
+    /// pages the user must visit before the call is retried.
+    pub fn url_elicitations(&self) -> Option<Vec<crate::types::ElicitRequestParams>> {
+        match self {
+            Error::Rpc {
+                code,
+                data: Some(data),
+                ..
+            } if *code == conduit_protocol::jsonrpc::codes::URL_ELICITATION_REQUIRED => {
+                serde_json::from_value::<crate::types::UrlElicitationRequiredData>((**data).clone())
+                    .ok()
+                    .map(|d| d.elicitations)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the call was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Error::Cancelled { .. })
     }
 
     /// The tool result of an [`Error::Tool`].

@@ -29,18 +29,26 @@ mod builder;
 mod client;
 pub mod datagrout;
 mod error;
+pub mod handler;
 pub mod lifecycle;
+pub mod mrtr;
+pub mod notifications;
 pub mod param_headers;
+mod progress;
 pub mod skills;
 #[cfg(feature = "stdio")]
 mod stdio;
 mod subscribe;
+pub mod subscriptions;
 mod transports;
 
 pub use builder::{ClientBuilder, RetryPolicy, TransportKind, CLIENT_NAME};
 pub use client::{CallOptions, Client, Page};
 pub use error::Error;
+pub use handler::{ClientHandler, Handlers};
 pub use lifecycle::LifecycleMode;
+pub use notifications::NotificationStream;
+pub use progress::CancelHandle;
 pub use transports::endpoint_url;
 
 /// Authorization: OAuth 2.1 and the MCP authorization spec (feature `auth`).

@@ -198,6 +198,11 @@ pub(crate) fn decorate_params(
         for (k, v) in stateless_meta(client) {
             meta.entry(k).or_insert(v);
         }
+        let level = client.inner().log_level.lock().ok().and_then(|l| l.clone());
+        if let Some(level) = level {
+            meta.entry(conduit_protocol::mcp::meta_keys::LOG_LEVEL)
+                .or_insert_with(|| serde_json::to_value(level).unwrap_or(Value::Null));
+        }
     }
     Some(Value::Object(params))
 }

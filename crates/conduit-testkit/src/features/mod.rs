@@ -1,5 +1,6 @@
 //! The MCP features the gateway serves: one module per feature, each working on raw JSON.
 
+pub(crate) mod client_asks;
 pub(crate) mod completion;
 pub(crate) mod pagination;
 pub(crate) mod prompts;

@@ -127,6 +127,9 @@ pub(crate) fn definitions() -> Vec<Value> {
             "annotations": { "title": "Schema tool", "readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": false }
         }),
     ]
+    .into_iter()
+    .chain(super::client_asks::definitions())
+    .collect()
 }
 
 fn text_result(text: impl Into<String>, structured: Option<Value>, is_error: bool) -> Value {
@@ -197,6 +200,9 @@ pub(crate) async fn call(ctx: &CallCtx, params: &Value) -> Result<Value, RpcErro
             None,
             false,
         )),
+        other if super::client_asks::handles(other) => {
+            super::client_asks::call(ctx, other, params, &args).await
+        }
         other => Err(RpcError::invalid_params(format!("Unknown tool: {other}"))),
     }
 }

@@ -153,6 +153,10 @@ async fn post(state: &Arc<State>, req: &HttpRequest) -> Response<Body> {
             return rpc_error(StatusCode::BAD_REQUEST, &id, err);
         }
     };
+    if matches!(msg, Incoming::Response) {
+        // A client's answer to a server-to-client request (see `features::client_asks`).
+        crate::features::client_asks::deliver(state, body);
+    }
     let is_discover = msg.method() == Some("server/discover");
     // `initialize` always selects the legacy era, whatever `_meta` it carries.
     let has_meta_version = msg.method() != Some("initialize")
