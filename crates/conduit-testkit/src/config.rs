@@ -72,6 +72,7 @@ pub struct GatewayConfig {
     pub(crate) instructions: Option<String>,
     pub(crate) faults: Faults,
     pub(crate) validate_origin: bool,
+    pub(crate) mtls: Option<crate::ca::TestCa>,
 }
 
 impl Default for GatewayConfig {
@@ -91,6 +92,7 @@ impl Default for GatewayConfig {
             ),
             faults: Faults::default(),
             validate_origin: true,
+            mtls: None,
         }
     }
 }
@@ -182,6 +184,15 @@ impl GatewayConfig {
     #[must_use]
     pub fn validate_origin(mut self, enabled: bool) -> Self {
         self.validate_origin = enabled;
+        self
+    }
+
+    /// Adds a certificate authority and an HTTPS listener that requires client certificates
+    /// issued by it ([`TestGateway::https_url`](crate::TestGateway::https_url)); both listeners
+    /// also serve the CA's routes (see [`TestCa`](crate::TestCa)).
+    #[must_use]
+    pub fn mtls(mut self, ca: crate::ca::TestCa) -> Self {
+        self.mtls = Some(ca);
         self
     }
 

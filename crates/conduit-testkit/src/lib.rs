@@ -36,6 +36,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod ca;
 mod config;
 mod faults;
 mod features;
@@ -47,7 +48,9 @@ mod record;
 mod router;
 mod sse;
 mod state;
+mod tls;
 
+pub use ca::{fingerprint, IssuedCertificate, MtlsRequest, TestCa};
 pub use config::{DiscoverRejection, EraSupport, GatewayConfig, ResponseMode};
 pub use faults::Faults;
 pub use gateway::TestGateway;
