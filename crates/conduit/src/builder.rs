@@ -11,6 +11,10 @@ use crate::client::{Client, ClientSettings};
 use crate::lifecycle::{LifecycleMode, LATEST_STATEFUL_VERSION, SUPPORTED_STATEFUL_VERSIONS};
 use crate::Error;
 
+#[cfg(feature = "identity")]
+#[path = "mtls.rs"]
+pub(crate) mod mtls;
+
 /// The name this client gives in `clientInfo`, the same as DataGrout's other SDKs.
 pub const CLIENT_NAME: &str = "datagrout-conduit";
 
@@ -51,6 +55,8 @@ pub struct ClientBuilder {
     danger_accept_invalid_certs: bool,
     http_config: Option<HttpConfig>,
     errors: Vec<String>,
+    #[cfg(feature = "identity")]
+    mtls: mtls::MtlsOptions,
 }
 
 impl ClientBuilder {
@@ -70,6 +76,8 @@ impl ClientBuilder {
             danger_accept_invalid_certs: false,
             http_config: None,
             errors: Vec::new(),
+            #[cfg(feature = "identity")]
+            mtls: mtls::MtlsOptions::default(),
         }
     }
 
@@ -185,6 +193,9 @@ impl ClientBuilder {
                 .build()
                 .map_err(|e| Error::Config(e.to_string()))?,
         };
+        #[cfg(feature = "identity")]
+        let (http_config, identity) =
+            mtls::prepare(&self.mtls, &self.url, http_config, self.timeout).await?;
         let mut http = HttpClient::new(http_config).map_err(|e| Error::Config(e.to_string()))?;
         if let Some(auth) = self.authorizer {
             http = http.with_authorizer(auth);
@@ -200,6 +211,8 @@ impl ClientBuilder {
             stateful_version: self.stateful_version,
             capabilities: json!({}),
             use_intelligent_interface,
+            #[cfg(feature = "identity")]
+            identity,
         };
         let (tx, rx) = tokio::sync::mpsc::channel(conduit_transport::INBOUND_CAPACITY);
         let transport: Arc<dyn conduit_transport::Transport> = match self.transport {

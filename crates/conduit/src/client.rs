@@ -94,6 +94,9 @@ pub(crate) struct ClientSettings {
     pub(crate) stateful_version: String,
     pub(crate) capabilities: Value,
     pub(crate) use_intelligent_interface: bool,
+    /// The mTLS identity and its rotation task, if any.
+    #[cfg(feature = "identity")]
+    pub(crate) identity: Option<crate::builder::mtls::IdentityRuntime>,
 }
 
 pub(crate) struct ClientInner {
