@@ -122,7 +122,7 @@ pub fn fingerprint(der: &[u8]) -> String {
 }
 
 impl TestCa {
-    /// A new CA named `CN=Conduit Test CA`. Issued certificates live one day unless
+    /// A new CA named `CN=Conduit Test CA`. Issued certificates live 30 days unless
     /// [`set_cert_lifetime`](Self::set_cert_lifetime) says otherwise. It accepts no bearer token
     /// until [`accept_token`](Self::accept_token) or the client registered with
     /// [`client_credentials`](Self::client_credentials) gets one.
@@ -153,7 +153,7 @@ impl TestCa {
                 key,
                 params,
                 settings: Mutex::new(Settings {
-                    lifetime: Duration::from_secs(86_400),
+                    lifetime: Duration::from_secs(30 * 86_400),
                     include_ca: true,
                     tokens: HashSet::new(),
                     clients: HashMap::new(),

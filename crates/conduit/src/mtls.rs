@@ -370,6 +370,9 @@ pub(crate) struct Rotator {
     margin: Duration,
     interval: Duration,
     lock: tokio::sync::Mutex<()>,
+    /// Set when a renewal produced a certificate that is itself within the margin (a CA that
+    /// issues certificates shorter than the margin): the loop then waits an interval first.
+    short_lived: std::sync::atomic::AtomicBool,
 }
 
 impl Rotator {
@@ -383,6 +386,10 @@ impl Rotator {
             tracing::warn!("the rotated identity has no directory and is kept in memory only");
         }
         self.shared.replace(renewed.clone());
+        self.short_lived.store(
+            renewed.needs_rotation(self.margin),
+            std::sync::atomic::Ordering::Release,
+        );
         tracing::info!(
             old = %current.fingerprint(),
             new = %renewed.fingerprint(),
@@ -410,13 +417,16 @@ async fn rotation_loop(rotator: Arc<Rotator>) {
             tokio::time::sleep(wait.min(rotator.interval)).await;
             continue;
         }
+        if rotator
+            .short_lived
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            // Just renewed, and the CA issues certificates shorter than the margin: don't spin.
+            tokio::time::sleep(rotator.interval).await;
+            continue;
+        }
         match rotator.rotate_now().await {
-            Ok(renewed) => {
-                if renewed.needs_rotation(rotator.margin) {
-                    // The CA issues certificates shorter than the margin: don't spin.
-                    tokio::time::sleep(rotator.interval).await;
-                }
-            }
+            Ok(_) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "mTLS identity rotation failed; will retry");
                 tokio::time::sleep(ROTATION_RETRY.min(rotator.interval)).await;
@@ -459,6 +469,7 @@ pub(crate) async fn prepare(
         margin: opts.margin,
         interval: opts.interval,
         lock: tokio::sync::Mutex::new(()),
+        short_lived: std::sync::atomic::AtomicBool::new(false),
     });
     if opts.auto_rotate && identity.needs_rotation(opts.margin) {
         if let Err(e) = rotator.rotate_now().await {
