@@ -4,6 +4,7 @@
 
 mod conformance;
 mod demo;
+mod identity_cmd;
 mod output;
 
 use std::process::ExitCode;
@@ -25,10 +26,10 @@ struct Cli {
 }
 
 #[derive(Debug, Args)]
-struct Global {
+pub(crate) struct Global {
     /// The server's MCP endpoint URL.
     #[arg(long, global = true, env = "CONDUIT_URL")]
-    url: Option<String>,
+    pub(crate) url: Option<String>,
     /// A bearer token sent as `Authorization: Bearer …`.
     #[arg(long, global = true, env = "CONDUIT_TOKEN", hide_env_values = true)]
     bearer: Option<String>,
@@ -37,16 +38,18 @@ struct Global {
     transport: TransportArg,
     /// The deadline of each call, in seconds.
     #[arg(long, global = true, default_value_t = 60.0)]
-    timeout: f64,
+    pub(crate) timeout: f64,
     /// Machine-readable output: one JSON document on stdout.
     #[arg(long, global = true)]
-    json: bool,
+    pub(crate) json: bool,
     /// Accept any TLS certificate (dangerous; for local testing only).
     #[arg(long, global = true)]
     insecure: bool,
     /// Log verbosely to stderr (or set RUST_LOG).
     #[arg(long, short, global = true)]
     verbose: bool,
+    #[command(flatten)]
+    pub(crate) identity: identity_cmd::IdentityArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -79,6 +82,9 @@ enum Command {
         #[arg(long)]
         sse: bool,
     },
+    /// mTLS identity: bootstrap, rotate, show.
+    #[command(subcommand)]
+    Identity(identity_cmd::IdentityCmd),
     /// Start the embedded test gateway and walk through a session.
     #[command(after_help = "Example:\n  conduit demo")]
     Demo,
@@ -238,6 +244,7 @@ async fn connect(global: &Global) -> Result<Client, Failure> {
     match global.transport {
         TransportArg::Mcp => {}
     }
+    let builder = identity_cmd::apply(builder, &global.identity)?;
     Ok(builder.connect().await?)
 }
 
@@ -251,6 +258,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Gateway { listen, sse } => demo::gateway(&listen, sse).await,
         Command::Demo => demo::demo().await,
+        Command::Identity(cmd) => identity_cmd::run(cmd, &global).await,
         Command::ConformanceClient { url } => conformance::run(&url).await,
         Command::Ping => {
             let client = connect(&global).await?;
