@@ -82,24 +82,29 @@ pub(crate) enum IdentityCmd {
 
 /// Applies the global identity options to a client builder.
 pub(crate) fn apply(mut builder: ClientBuilder, args: &IdentityArgs) -> Result<ClientBuilder, Failure> {
+    let identity = if args.no_mtls { None } else { explicit(args)? };
+    match (&identity, &args.ca_cert) {
+        (Some(identity), _) => builder = builder.identity(identity.clone()),
+        (None, Some(ca)) => builder = builder.http_config(trust(ca)?),
+        (None, None) => {}
+    }
     if args.no_mtls {
         return Ok(builder.disable_mtls(true));
-    }
-    if let Some(identity) = explicit(args)? {
-        builder = builder.identity(identity);
-    } else if let Some(ca) = &args.ca_cert {
-        let pem = std::fs::read(ca)
-            .map_err(|e| Failure::usage(format!("cannot read --ca-cert {}: {e}", ca.display())))?;
-        let config = conduit::http::HttpConfig::builder()
-            .add_root_certificates_pem(pem)
-            .build()
-            .map_err(|e| Failure::usage(format!("--ca-cert {}: {e}", ca.display())))?;
-        builder = builder.http_config(config);
     }
     if let Some(dir) = &args.identity_dir {
         builder = builder.identity_dir(dir);
     }
     Ok(builder)
+}
+
+/// An HTTP configuration trusting the CA bundle in `path` (plus the public roots).
+fn trust(path: &std::path::Path) -> Result<conduit::http::HttpConfig, Failure> {
+    let pem = std::fs::read(path)
+        .map_err(|e| Failure::usage(format!("cannot read --ca-cert {}: {e}", path.display())))?;
+    conduit::http::HttpConfig::builder()
+        .add_root_certificates_pem(pem)
+        .build()
+        .map_err(|e| Failure::usage(format!("--ca-cert {}: {e}", path.display())))
 }
 
 fn explicit(args: &IdentityArgs) -> Result<Option<ConduitIdentity>, Failure> {
@@ -210,14 +215,7 @@ pub(crate) async fn run(cmd: IdentityCmd, global: &Global) -> Result<(), Failure
                 .identity_dir(&dir)
                 .identity_environment(Arc::new(SystemEnvironment));
             if let Some(ca) = &global.identity.ca_cert {
-                let pem = std::fs::read(ca).map_err(|e| {
-                    Failure::usage(format!("cannot read --ca-cert {}: {e}", ca.display()))
-                })?;
-                let config = conduit::http::HttpConfig::builder()
-                    .add_root_certificates_pem(pem)
-                    .build()
-                    .map_err(|e| Failure::usage(e.to_string()))?;
-                builder = builder.http_config(config);
+                builder = builder.http_config(trust(ca)?);
             }
             if let Some(endpoint) = endpoint {
                 builder = builder.identity_endpoint(endpoint);

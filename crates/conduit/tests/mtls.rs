@@ -74,9 +74,10 @@ async fn no_client_certificate_is_refused() {
         .identity_environment(isolated())
         .http_config(trusting(&ca))
         .timeout(Duration::from_secs(10));
+    // TLS 1.3 refuses after the client's handshake: the error is the server's alert or a
+    // closed connection, depending on timing. What is certain: a transport error, no request.
     let err = expect_rejected(&gateway, builder).await;
-    let text = err.to_string().to_lowercase();
-    assert!(text.contains("certificate"), "{text}");
+    assert!(matches!(err, Error::Transport(_)), "{err}");
 }
 
 #[tokio::test]
@@ -90,7 +91,8 @@ async fn certificate_from_another_ca_is_refused() {
         .identity(foreign)
         .timeout(Duration::from_secs(10));
     let err = expect_rejected(&gateway, builder).await;
-    assert!(err.to_string().contains("UnknownCA"), "{err}");
+    assert!(matches!(err, Error::Transport(_)), "{err}");
+    assert!(ca.mtls_requests().is_empty());
 }
 
 #[tokio::test]
