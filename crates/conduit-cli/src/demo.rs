@@ -118,7 +118,10 @@ pub(crate) async fn demo() -> Result<(), Failure> {
     crate::output::call_result(&sum);
     stateful.close().await?;
 
-    println!("\nThe gateway saw {} HTTP requests.", gateway.requests().len());
+    println!(
+        "\nThe gateway saw {} HTTP requests.",
+        gateway.requests().len()
+    );
     gateway.shutdown().await;
 
     demo_mtls().await?;

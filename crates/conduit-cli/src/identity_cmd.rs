@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use conduit::identity::{
-    save_identity, ConduitIdentity, Registrar, SystemEnvironment, DIR_NAME,
-};
+use conduit::identity::{save_identity, ConduitIdentity, Registrar, SystemEnvironment, DIR_NAME};
 use conduit::{ClientBuilder, Error};
 use serde_json::json;
 
@@ -44,7 +42,12 @@ pub(crate) enum IdentityCmd {
     )]
     Bootstrap {
         /// An access token for registration.
-        #[arg(long, env = "CONDUIT_TOKEN", hide_env_values = true, conflicts_with = "client_id")]
+        #[arg(
+            long,
+            env = "CONDUIT_TOKEN",
+            hide_env_values = true,
+            conflicts_with = "client_id"
+        )]
         token: Option<String>,
         /// OAuth client id (client_credentials) instead of a token.
         #[arg(long, requires = "client_secret")]
@@ -81,7 +84,10 @@ pub(crate) enum IdentityCmd {
 }
 
 /// Applies the global identity options to a client builder.
-pub(crate) fn apply(mut builder: ClientBuilder, args: &IdentityArgs) -> Result<ClientBuilder, Failure> {
+pub(crate) fn apply(
+    mut builder: ClientBuilder,
+    args: &IdentityArgs,
+) -> Result<ClientBuilder, Failure> {
     let identity = if args.no_mtls { None } else { explicit(args)? };
     match (&identity, &args.ca_cert) {
         (Some(identity), _) => builder = builder.identity(identity.clone()),
@@ -179,7 +185,8 @@ pub(crate) async fn run(cmd: IdentityCmd, global: &Global) -> Result<(), Failure
                     "the identity has no directory to save into; pass --identity-dir",
                 ));
             };
-            let http = conduit::identity::default_http().map_err(|e| Failure::from(Error::from(e)))?;
+            let http =
+                conduit::identity::default_http().map_err(|e| Failure::from(Error::from(e)))?;
             let mut registrar = Registrar::new(http).timeout(timeout);
             if let Some(endpoint) = endpoint {
                 registrar = registrar.endpoint(endpoint);
@@ -204,7 +211,9 @@ pub(crate) async fn run(cmd: IdentityCmd, global: &Global) -> Result<(), Failure
             token_endpoint,
         } => {
             let Some(url) = global.url.clone() else {
-                return Err(Failure::usage("no server URL: pass --url or set CONDUIT_URL"));
+                return Err(Failure::usage(
+                    "no server URL: pass --url or set CONDUIT_URL",
+                ));
             };
             let dir = dir
                 .or_else(|| global.identity.identity_dir.clone())
@@ -229,7 +238,9 @@ pub(crate) async fn run(cmd: IdentityCmd, global: &Global) -> Result<(), Failure
             let client = match (token, client_id, client_secret) {
                 (Some(token), None, _) => builder.bootstrap_identity(&token, &name).await?,
                 (None, Some(id), Some(secret)) => {
-                    builder.bootstrap_identity_oauth(&id, &secret, &name).await?
+                    builder
+                        .bootstrap_identity_oauth(&id, &secret, &name)
+                        .await?
                 }
                 _ => {
                     return Err(Failure::usage(

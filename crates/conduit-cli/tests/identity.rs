@@ -41,8 +41,19 @@ async fn bootstrap_show_and_mtls_calls() {
     let dir_s = dir.display().to_string();
 
     let out = conduit(&[
-        "--url", &https, "--json", "identity", "bootstrap", "--token", "cli-token", "--name",
-        "cli-agent", "--dir", &dir_s, "--endpoint", &gw.identity_endpoint(),
+        "--url",
+        &https,
+        "--json",
+        "identity",
+        "bootstrap",
+        "--token",
+        "cli-token",
+        "--name",
+        "cli-agent",
+        "--dir",
+        &dir_s,
+        "--endpoint",
+        &gw.identity_endpoint(),
     ])
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -58,7 +69,14 @@ async fn bootstrap_show_and_mtls_calls() {
     assert!(shown["source"].as_str().unwrap().contains("identity_dir"));
 
     let out = conduit(&[
-        "--url", &https, "--identity-dir", &dir_s, "tools", "call", "add", "--args",
+        "--url",
+        &https,
+        "--identity-dir",
+        &dir_s,
+        "tools",
+        "call",
+        "add",
+        "--args",
         r#"{"a":1,"b":2}"#,
     ])
     .await;
@@ -70,10 +88,14 @@ async fn bootstrap_show_and_mtls_calls() {
 
     // --cert/--key/--ca-cert work the same as the directory.
     let out = conduit(&[
-        "--url", &https,
-        "--cert", &dir.join("identity.pem").display().to_string(),
-        "--key", &dir.join("identity_key.pem").display().to_string(),
-        "--ca-cert", &dir.join("ca.pem").display().to_string(),
+        "--url",
+        &https,
+        "--cert",
+        &dir.join("identity.pem").display().to_string(),
+        "--key",
+        &dir.join("identity_key.pem").display().to_string(),
+        "--ca-cert",
+        &dir.join("ca.pem").display().to_string(),
         "ping",
     ])
     .await;
@@ -81,12 +103,21 @@ async fn bootstrap_show_and_mtls_calls() {
 
     // --no-mtls really turns it off: the listener refuses.
     let out = conduit(&[
-        "--url", &https, "--identity-dir", &dir_s, "--ca-cert",
-        &dir.join("ca.pem").display().to_string(), "--no-mtls", "ping",
+        "--url",
+        &https,
+        "--identity-dir",
+        &dir_s,
+        "--ca-cert",
+        &dir.join("ca.pem").display().to_string(),
+        "--no-mtls",
+        "ping",
     ])
     .await;
     // (With TLS 1.3 the refusal arrives after the client's handshake, so the message is either
     // the server's `CertificateRequired` alert or a closed connection: only failure is certain.)
     assert!(!out.status.success());
-    assert!(ca.mtls_requests().iter().all(|r| r.client_fingerprint == fingerprint));
+    assert!(ca
+        .mtls_requests()
+        .iter()
+        .all(|r| r.client_fingerprint == fingerprint));
 }

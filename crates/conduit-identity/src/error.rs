@@ -99,7 +99,11 @@ pub enum IdentityError {
 }
 
 impl IdentityError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         IdentityError::Io {
             action,
             path: path.into(),

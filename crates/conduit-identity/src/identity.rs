@@ -192,7 +192,10 @@ impl ConduitIdentity {
             None => Err(IdentityError::io(
                 "cannot read",
                 dir.join(CERT_FILE),
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no identity in this directory"),
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no identity in this directory",
+                ),
             )),
         }
     }
@@ -304,13 +307,12 @@ impl ConduitIdentity {
             Some(pem) => parse_certificates(pem, "CA bundle", &origins.ca)?,
             None => Vec::new(),
         };
-        let info = CertificateInfo::from_der(&chain[0]).map_err(|reason| {
-            IdentityError::InvalidPem {
+        let info =
+            CertificateInfo::from_der(&chain[0]).map_err(|reason| IdentityError::InvalidPem {
                 what: "certificate",
                 origin: origins.cert.clone(),
                 reason,
-            }
-        })?;
+            })?;
         if info.is_expired_at(SystemTime::now()) {
             return Err(IdentityError::Expired {
                 origin: origins.cert.clone(),
@@ -487,8 +489,15 @@ fn load_dir(dir: &Path, source: IdentitySource) -> Result<Option<ConduitIdentity
                 key: key.display().to_string(),
                 ca: ca.display().to_string(),
             };
-            ConduitIdentity::build(cert_pem, key_pem, ca_pem, &origins, source, Some(dir.to_owned()))
-                .map(Some)
+            ConduitIdentity::build(
+                cert_pem,
+                key_pem,
+                ca_pem,
+                &origins,
+                source,
+                Some(dir.to_owned()),
+            )
+            .map(Some)
         }
     }
 }
@@ -564,10 +573,12 @@ fn check_key_matches(
             reason: format!("unsupported key: {e}"),
         })?;
     match signing.public_key() {
-        Some(spki) if spki.as_ref() != info.spki_der.as_slice() => Err(IdentityError::KeyMismatch {
-            cert: origins.cert.clone(),
-            key: origins.key.clone(),
-        }),
+        Some(spki) if spki.as_ref() != info.spki_der.as_slice() => {
+            Err(IdentityError::KeyMismatch {
+                cert: origins.cert.clone(),
+                key: origins.key.clone(),
+            })
+        }
         _ => Ok(()),
     }
 }

@@ -82,7 +82,10 @@ impl fmt::Debug for OnrampRequest {
             .field("agent_name", &self.agent_name)
             .field("agent_type", &self.agent_type)
             .field("intended_use", &self.intended_use)
-            .field("access_code", &self.access_code.as_ref().map(|_| "<redacted>"))
+            .field(
+                "access_code",
+                &self.access_code.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }

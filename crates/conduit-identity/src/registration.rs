@@ -135,7 +135,11 @@ impl Registrar {
     }
 
     /// Registers a new keypair under `name`, authenticated by `auth_token`.
-    pub async fn register(&self, auth_token: &str, name: &str) -> Result<Registration, IdentityError> {
+    pub async fn register(
+        &self,
+        auth_token: &str,
+        name: &str,
+    ) -> Result<Registration, IdentityError> {
         let key = GeneratedKey::generate()?;
         let body = json!({ "public_key_pem": key.public_key_pem(), "name": name });
         let request = json_request(&join(&self.endpoint, "register"), &body, Some(auth_token))?;
@@ -211,7 +215,10 @@ impl Registrar {
 
     async fn fetch_ca_from(&self, url: &str) -> Result<String, IdentityError> {
         let request = http::Request::get(url)
-            .header(http::header::ACCEPT, "application/x-pem-file, text/plain, */*")
+            .header(
+                http::header::ACCEPT,
+                "application/x-pem-file, text/plain, */*",
+            )
             .body(Bytes::new())
             .map_err(|e| IdentityError::Config(format!("invalid CA URL {url}: {e}")))?;
         let body = exchange(&self.http, request, "CA bundle download", self.timeout).await?;
@@ -239,14 +246,8 @@ impl Registrar {
             key: "the generated key".to_owned(),
             ca: format!("the {what} response (`ca_cert_pem`)"),
         };
-        let identity = ConduitIdentity::build(
-            cert_pem,
-            key.key_pem,
-            ca_pem,
-            &origins,
-            source,
-            None,
-        )?;
+        let identity =
+            ConduitIdentity::build(cert_pem, key.key_pem, ca_pem, &origins, source, None)?;
         if !fingerprint
             .replace(':', "")
             .eq_ignore_ascii_case(identity.fingerprint())

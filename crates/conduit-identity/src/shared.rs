@@ -47,7 +47,9 @@ impl SharedIdentity {
 
 impl fmt::Debug for SharedIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("SharedIdentity").field(&self.current()).finish()
+        f.debug_tuple("SharedIdentity")
+            .field(&self.current())
+            .finish()
     }
 }
 

@@ -81,9 +81,12 @@ pub(crate) fn json_request(
     if let Some(token) = bearer {
         builder = builder.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
     }
-    builder
-        .body(Bytes::from(body.to_string()))
-        .map_err(|e| IdentityError::Config(format!("cannot build a request to {uri}: {}", redact(&e.to_string()))))
+    builder.body(Bytes::from(body.to_string())).map_err(|e| {
+        IdentityError::Config(format!(
+            "cannot build a request to {uri}: {}",
+            redact(&e.to_string())
+        ))
+    })
 }
 
 /// A required string field (numbers are accepted and printed).
@@ -113,5 +116,9 @@ fn redact(s: &str) -> String {
 
 /// Joins a base URL and a path segment, trimming a trailing `/` from the base.
 pub(crate) fn join(base: &str, path: &str) -> String {
-    format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
 }

@@ -13,8 +13,12 @@ use conduit_testkit::TestCa;
 
 fn pem_pair(ca: &TestCa, name: &str) -> (String, String) {
     let now = SystemTime::now();
-    ca.issue_client_cert(name, now - Duration::from_secs(60), now + Duration::from_secs(30 * 86_400))
-        .unwrap()
+    ca.issue_client_cert(
+        name,
+        now - Duration::from_secs(60),
+        now + Duration::from_secs(30 * 86_400),
+    )
+    .unwrap()
 }
 
 /// Writes an identity in the reference layout: identity.pem, identity_key.pem, ca.pem.
@@ -27,7 +31,9 @@ fn write_dir(dir: &Path, ca: &TestCa, name: &str) {
 }
 
 fn cn(found: &Option<ConduitIdentity>) -> Option<String> {
-    found.as_ref().and_then(|i| i.common_name().map(str::to_owned))
+    found
+        .as_ref()
+        .and_then(|i| i.common_name().map(str::to_owned))
 }
 
 #[test]
@@ -55,7 +61,10 @@ fn each_discovery_step_in_order() {
     // 1. explicit identity_dir
     let found = ConduitIdentity::discover(Some(&explicit), &full).unwrap();
     assert_eq!(cn(&found).as_deref(), Some("explicit"));
-    assert_eq!(found.unwrap().source(), &IdentitySource::ExplicitDir(explicit.clone()));
+    assert_eq!(
+        found.unwrap().source(),
+        &IdentitySource::ExplicitDir(explicit.clone())
+    );
 
     // An explicit directory without an identity is skipped: 2. inline PEM from the environment
     let empty = root.path().join("empty");
@@ -72,7 +81,10 @@ fn each_discovery_step_in_order() {
         .current_dir(&cwd);
     let found = ConduitIdentity::discover(None, &no_pem).unwrap();
     assert_eq!(cn(&found).as_deref(), Some("env-dir"));
-    assert_eq!(found.unwrap().source(), &IdentitySource::EnvDir(env_dir.clone()));
+    assert_eq!(
+        found.unwrap().source(),
+        &IdentitySource::EnvDir(env_dir.clone())
+    );
 
     // 4. ~/.conduit
     let home_only = MapEnvironment::new().home(&home).current_dir(&cwd);
@@ -84,7 +96,9 @@ fn each_discovery_step_in_order() {
     );
 
     // 5. ./.conduit
-    let cwd_only = MapEnvironment::new().home(root.path().join("nohome")).current_dir(&cwd);
+    let cwd_only = MapEnvironment::new()
+        .home(root.path().join("nohome"))
+        .current_dir(&cwd);
     let found = ConduitIdentity::discover(None, &cwd_only).unwrap();
     assert_eq!(cn(&found).as_deref(), Some("cwd"));
     assert_eq!(
@@ -131,7 +145,16 @@ fn half_present_identities_are_errors_naming_the_path() {
     // Garbage certificate.
     std::fs::write(dir.join("identity.pem"), "hello").unwrap();
     let err = ConduitIdentity::discover(None, &env).unwrap_err();
-    assert!(matches!(err, IdentityError::InvalidPem { what: "certificate", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            IdentityError::InvalidPem {
+                what: "certificate",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("identity.pem"), "{err}");
     // Only one of the environment variables.
     let half = MapEnvironment::new().var(ENV_CERT, cert);

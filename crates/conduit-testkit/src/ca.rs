@@ -118,7 +118,10 @@ fn unix_of(t: SystemTime) -> i64 {
 
 /// SHA-256 of DER bytes as lowercase hex.
 pub fn fingerprint(der: &[u8]) -> String {
-    Sha256::digest(der).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl TestCa {
@@ -238,8 +241,7 @@ impl TestCa {
     /// A server certificate for `127.0.0.1` and `localhost`: `(cert_pem, key_pem)`.
     pub(crate) fn server_cert(&self) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
         let key = KeyPair::generate().map_err(other)?;
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_owned()]).map_err(other)?;
+        let mut params = CertificateParams::new(vec!["localhost".to_owned()]).map_err(other)?;
         params
             .subject_alt_names
             .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
@@ -311,7 +313,10 @@ impl TestCa {
                 let token = bearer(req);
                 let ok = token.is_some_and(|t| lock(&self.inner.settings).tokens.contains(t));
                 if !ok {
-                    return text(StatusCode::UNAUTHORIZED, "registration needs an accepted bearer token");
+                    return text(
+                        StatusCode::UNAUTHORIZED,
+                        "registration needs an accepted bearer token",
+                    );
                 }
                 self.issue(req, "register", None)
             }
@@ -334,7 +339,12 @@ impl TestCa {
         }
     }
 
-    fn issue(&self, req: &HttpRequest, kind: &'static str, presented: Option<String>) -> Response<Body> {
+    fn issue(
+        &self,
+        req: &HttpRequest,
+        kind: &'static str,
+        presented: Option<String>,
+    ) -> Response<Body> {
         let Some(body) = req.json.as_ref() else {
             return text(StatusCode::BAD_REQUEST, "expected a JSON body");
         };
@@ -342,7 +352,10 @@ impl TestCa {
             body.get("public_key_pem").and_then(Value::as_str),
             body.get("name").and_then(Value::as_str),
         ) else {
-            return text(StatusCode::BAD_REQUEST, "`public_key_pem` and `name` are required");
+            return text(
+                StatusCode::BAD_REQUEST,
+                "`public_key_pem` and `name` are required",
+            );
         };
         let public_key = match SubjectPublicKeyInfo::from_pem(pem) {
             Ok(k) => k,
@@ -400,7 +413,9 @@ impl TestCa {
             }
         }
         let session = format!("onramp-{:032x}", rand::random::<u128>());
-        lock(&self.inner.log).onramp_sessions.insert(session.clone());
+        lock(&self.inner.log)
+            .onramp_sessions
+            .insert(session.clone());
         json(StatusCode::OK, &json!({ "session_token": session }))
     }
 
@@ -447,14 +462,27 @@ impl TestCa {
         let form = parse_form(&req.body);
         let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         if get("grant_type") != Some("client_credentials") {
-            return json(StatusCode::BAD_REQUEST, &json!({"error": "unsupported_grant_type"}));
+            return json(
+                StatusCode::BAD_REQUEST,
+                &json!({"error": "unsupported_grant_type"}),
+            );
         }
         let (Some(id), Some(secret)) = (get("client_id"), get("client_secret")) else {
-            return json(StatusCode::BAD_REQUEST, &json!({"error": "invalid_request"}));
+            return json(
+                StatusCode::BAD_REQUEST,
+                &json!({"error": "invalid_request"}),
+            );
         };
-        let valid = lock(&self.inner.settings).clients.get(id).map(String::as_str) == Some(secret);
+        let valid = lock(&self.inner.settings)
+            .clients
+            .get(id)
+            .map(String::as_str)
+            == Some(secret);
         if !valid {
-            return json(StatusCode::UNAUTHORIZED, &json!({"error": "invalid_client"}));
+            return json(
+                StatusCode::UNAUTHORIZED,
+                &json!({"error": "invalid_client"}),
+            );
         }
         let token = format!("at-{:032x}", rand::random::<u128>());
         self.accept_token(token.clone());

@@ -90,7 +90,9 @@ impl TestGateway {
 
     /// The root of the mTLS listener, `https://127.0.0.1:PORT`.
     pub fn https_base_url(&self) -> Option<String> {
-        self.https.as_ref().map(|(addr, _)| format!("https://{addr}"))
+        self.https
+            .as_ref()
+            .map(|(addr, _)| format!("https://{addr}"))
     }
 
     /// The certificate authority (only with [`GatewayConfig::mtls`]).

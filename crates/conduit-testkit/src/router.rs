@@ -56,7 +56,7 @@ where
     match req.parts.uri.path() {
         mcp::PATH => mcp::handle(state, req).await,
         "/healthz" => text(StatusCode::OK, "ok"),
-        path if crate::ca::TestCa::owns(path) && state.config.mtls.is_some() => match &state.config.mtls {
+        path if crate::ca::TestCa::owns(path) => match &state.config.mtls {
             Some(ca) => ca.handle(&req),
             None => text(StatusCode::NOT_FOUND, "Not Found"),
         },

@@ -33,13 +33,13 @@ pub use client::{CallOptions, Client, Page};
 pub use error::Error;
 pub use lifecycle::LifecycleMode;
 
-/// mTLS identities: discovery, loading, CA registration, rotation (`conduit-identity`).
-#[cfg(feature = "identity")]
-pub use conduit_identity as identity;
 #[cfg(feature = "identity")]
 pub use builder::mtls::{DEFAULT_ROTATION_CHECK_INTERVAL, DEFAULT_ROTATION_MARGIN};
 /// The shared HTTPS layer (`conduit-http`).
 pub use conduit_http as http;
+/// mTLS identities: discovery, loading, CA registration, rotation (`conduit-identity`).
+#[cfg(feature = "identity")]
+pub use conduit_identity as identity;
 /// The MCP and JSON-RPC types (`conduit-protocol`).
 pub use conduit_protocol as protocol;
 /// The transport contract (`conduit-transport`).

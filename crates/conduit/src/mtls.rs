@@ -406,7 +406,8 @@ impl Rotator {
             .not_after()
             .checked_sub(self.margin)
             .unwrap_or(SystemTime::UNIX_EPOCH);
-        due.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+        due.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
     }
 }
 
@@ -531,7 +532,10 @@ impl Client {
 
     /// The identity new connections present, if mTLS is in use.
     pub fn identity(&self) -> Option<ConduitIdentity> {
-        self.settings().identity.as_ref().map(|r| r.shared.current())
+        self.settings()
+            .identity
+            .as_ref()
+            .map(|r| r.shared.current())
     }
 
     /// Renews the identity now (see the module docs on rotation): calls in flight are not

@@ -21,7 +21,11 @@ async fn mtls_gateway() -> (TestGateway, TestCa) {
 fn issued_identity(ca: &TestCa, name: &str) -> ConduitIdentity {
     let now = SystemTime::now();
     let (cert, key) = ca
-        .issue_client_cert(name, now - Duration::from_secs(60), now + Duration::from_secs(30 * 86_400))
+        .issue_client_cert(
+            name,
+            now - Duration::from_secs(60),
+            now + Duration::from_secs(30 * 86_400),
+        )
         .unwrap();
     ConduitIdentity::from_pem(&cert, &key, Some(&ca.ca_pem())).unwrap()
 }
@@ -54,16 +58,22 @@ async fn mtls_session_presents_the_identity() {
     assert!(seen
         .iter()
         .all(|r| r.client_fingerprint == identity.fingerprint()));
-    assert_eq!(client.identity().unwrap().fingerprint(), identity.fingerprint());
+    assert_eq!(
+        client.identity().unwrap().fingerprint(),
+        identity.fingerprint()
+    );
     client.close().await.unwrap();
 }
 
 async fn expect_rejected(gateway: &TestGateway, builder: conduit::ClientBuilder) -> Error {
-    let err = builder.connect().await.expect_err("the mTLS listener must refuse");
-    assert!(gateway
-        .requests()
-        .iter()
-        .all(|r| r.path != "/mcp"), "no request may reach /mcp");
+    let err = builder
+        .connect()
+        .await
+        .expect_err("the mTLS listener must refuse");
+    assert!(
+        gateway.requests().iter().all(|r| r.path != "/mcp"),
+        "no request may reach /mcp"
+    );
     err
 }
 
@@ -122,7 +132,10 @@ async fn expired_certificate_is_refused_by_loader_and_by_server() {
         .connect()
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Identity(IdentityError::Expired { .. })), "{err}");
+    assert!(
+        matches!(err, Error::Identity(IdentityError::Expired { .. })),
+        "{err}"
+    );
     // Presented anyway (bypassing the loader), the server refuses it.
     let raw = StaticClientCertificate::from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
     let config = HttpConfig::builder()
@@ -152,7 +165,10 @@ async fn mismatched_key_is_a_clear_error() {
     let err = ConduitIdentity::from_dir(dir.path()).unwrap_err();
     assert!(matches!(err, IdentityError::KeyMismatch { .. }), "{err}");
     let text = err.to_string();
-    assert!(text.contains("identity_key.pem") && text.contains("identity.pem"), "{text}");
+    assert!(
+        text.contains("identity_key.pem") && text.contains("identity.pem"),
+        "{text}"
+    );
 }
 
 #[cfg(unix)]
@@ -174,7 +190,10 @@ async fn bootstrap_with_token_then_mtls_only() {
         .bootstrap_identity("registration-token", "laptop-1")
         .await
         .unwrap();
-    let result = client.call_tool("add", json!({"a": 2, "b": 3})).await.unwrap();
+    let result = client
+        .call_tool("add", json!({"a": 2, "b": 3}))
+        .await
+        .unwrap();
     assert!(serde_json::to_string(&result).unwrap().contains('5'));
 
     let identity = client.identity().unwrap();
@@ -184,9 +203,15 @@ async fn bootstrap_with_token_then_mtls_only() {
     assert_eq!(issued[0].kind, "register");
     assert_eq!(issued[0].fingerprint, identity.fingerprint());
     // The MCP calls went over mTLS, with the new certificate and no bearer.
-    let mcp: Vec<_> = ca.mtls_requests().into_iter().filter(|r| r.path == "/mcp").collect();
+    let mcp: Vec<_> = ca
+        .mtls_requests()
+        .into_iter()
+        .filter(|r| r.path == "/mcp")
+        .collect();
     assert!(!mcp.is_empty());
-    assert!(mcp.iter().all(|r| r.client_fingerprint == identity.fingerprint()));
+    assert!(mcp
+        .iter()
+        .all(|r| r.client_fingerprint == identity.fingerprint()));
     assert!(gateway
         .requests()
         .iter()
@@ -259,7 +284,10 @@ async fn bad_oauth_secret_is_a_clear_error() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Identity(IdentityError::Status { status: 401, .. })),
+        matches!(
+            err,
+            Error::Identity(IdentityError::Status { status: 401, .. })
+        ),
         "{err}"
     );
     assert!(!err.to_string().contains("wrong"));
@@ -271,7 +299,8 @@ async fn onramp_then_bootstrap() {
     let (gateway, ca) = mtls_gateway().await;
     ca.onramp_access_code("letmein");
     let dir = tempfile::tempdir().unwrap();
-    let request = conduit::identity::onramp::OnrampRequest::new("onramp-agent").access_code("letmein");
+    let request =
+        conduit::identity::onramp::OnrampRequest::new("onramp-agent").access_code("letmein");
     let client = Client::builder(String::new())
         .identity_environment(isolated())
         .identity_dir(dir.path())
@@ -280,7 +309,10 @@ async fn onramp_then_bootstrap() {
         .await
         .unwrap();
     client.ping().await.unwrap();
-    assert_eq!(client.identity().unwrap().common_name(), Some("onramp-agent"));
+    assert_eq!(
+        client.identity().unwrap().common_name(),
+        Some("onramp-agent")
+    );
     assert!(ca.mtls_requests().iter().any(|r| r.path == "/mcp"));
 }
 
@@ -303,7 +335,10 @@ async fn rotation_near_expiry_at_connect() {
     let issued = ca.issued();
     assert_eq!(issued.len(), 2, "{issued:?}");
     assert_eq!(issued[1].kind, "rotate");
-    assert_eq!(issued[1].presented.as_deref(), Some(issued[0].fingerprint.as_str()));
+    assert_eq!(
+        issued[1].presented.as_deref(),
+        Some(issued[0].fingerprint.as_str())
+    );
     let current = client.identity().unwrap();
     assert_eq!(current.fingerprint(), issued[1].fingerprint);
     assert_eq!(
@@ -346,8 +381,14 @@ async fn rotation_does_not_disturb_calls_in_flight() {
     assert_ne!(renewed.fingerprint(), before.fingerprint());
     slow.await.unwrap().unwrap();
     // Later calls still work, and the rotated identity is current and saved.
-    client.call_tool("echo", json!({"message": "after"})).await.unwrap();
-    assert_eq!(client.identity().unwrap().fingerprint(), renewed.fingerprint());
+    client
+        .call_tool("echo", json!({"message": "after"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.identity().unwrap().fingerprint(),
+        renewed.fingerprint()
+    );
     assert_eq!(
         ConduitIdentity::from_dir(dir.path()).unwrap().fingerprint(),
         renewed.fingerprint()
@@ -381,7 +422,10 @@ async fn datagrout_urls_discover_silently_others_do_not() {
         .connect()
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Identity(IdentityError::Incomplete { .. })), "{err}");
+    assert!(
+        matches!(err, Error::Identity(IdentityError::Incomplete { .. })),
+        "{err}"
+    );
     // Without identity_auto, a non-DataGrout URL does not look at all.
     let client = Client::builder(gateway.url())
         .identity_environment(env)
