@@ -126,10 +126,13 @@ pub(crate) async fn demo() -> Result<(), Failure> {
     datagrout_steps(&url).await?;
 
     println!(
-        "\nThe gateway saw {} HTTP requests. Done.",
+        "\nThe gateway saw {} HTTP requests.",
         gateway.requests().len()
     );
     gateway.shutdown().await;
+
+    demo_mtls().await?;
+    println!("\nDone.");
     Ok(())
 }
 
@@ -177,4 +180,51 @@ async fn datagrout_steps(url: &str) -> Result<(), Failure> {
     }
     client.close().await?;
     Ok(())
+}
+
+/// Bootstrap an identity from the embedded CA, then a session authenticated by mTLS alone.
+async fn demo_mtls() -> Result<(), Failure> {
+    let start_failed = |e: std::io::Error| Failure {
+        message: format!("could not start the mTLS gateway: {e}"),
+        code: 1,
+    };
+    let ca = conduit_testkit::TestCa::new().map_err(start_failed)?;
+    ca.accept_token("demo-registration-token");
+    let gateway = TestGateway::start(GatewayConfig::default().mtls(ca.clone()))
+        .await
+        .map_err(start_failed)?;
+    let Some(https_url) = gateway.https_url() else {
+        return Err(Failure {
+            message: "the mTLS gateway has no HTTPS listener".into(),
+            code: 1,
+        });
+    };
+    let dir = std::env::temp_dir().join(format!("conduit-demo-identity-{}", std::process::id()));
+
+    step("Bootstrap an mTLS identity (keypair -> CA /register with a token -> saved 0600)");
+    let client = Client::builder(&https_url)
+        .identity_dir(&dir)
+        .identity_environment(std::sync::Arc::new(conduit::identity::MapEnvironment::new()))
+        .identity_endpoint(gateway.identity_endpoint())
+        .bootstrap_identity("demo-registration-token", "conduit-demo")
+        .await;
+    let result = async {
+        let client = client?;
+        if let Some(identity) = client.identity() {
+            crate::identity_cmd::print(&identity, false);
+        }
+        step("An mTLS-only session (no token) on the HTTPS listener");
+        let sum = client.call_tool("add", json!({"a": 20, "b": 22})).await?;
+        crate::output::call_result(&sum);
+        println!(
+            "the server verified {} request(s) carrying the client certificate",
+            ca.mtls_requests().len()
+        );
+        client.close().await?;
+        Ok::<(), Failure>(())
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    gateway.shutdown().await;
+    result
 }

@@ -7,6 +7,7 @@ mod conformance;
 mod conformance_auth_ext;
 mod datagrout;
 mod demo;
+mod identity_cmd;
 mod output;
 mod stdio;
 mod subscribe;
@@ -30,10 +31,10 @@ struct Cli {
 }
 
 #[derive(Debug, Args)]
-struct Global {
+pub(crate) struct Global {
     /// The server's MCP endpoint URL.
     #[arg(long, global = true, env = "CONDUIT_URL")]
-    url: Option<String>,
+    pub(crate) url: Option<String>,
     /// Start a local MCP server and talk to it over stdio instead of --url:
     /// `"<command> <args>"` (shell-like quoting, no expansions).
     #[arg(
@@ -62,16 +63,18 @@ struct Global {
     transport: TransportArg,
     /// The deadline of each call, in seconds.
     #[arg(long, global = true, default_value_t = 60.0)]
-    timeout: f64,
+    pub(crate) timeout: f64,
     /// Machine-readable output: one JSON document on stdout.
     #[arg(long, global = true)]
-    json: bool,
+    pub(crate) json: bool,
     /// Accept any TLS certificate (dangerous; for local testing only).
     #[arg(long, global = true)]
     insecure: bool,
     /// Log verbosely to stderr (or set RUST_LOG).
     #[arg(long, short, global = true)]
     verbose: bool,
+    #[command(flatten)]
+    pub(crate) identity: identity_cmd::IdentityArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -127,6 +130,9 @@ enum Command {
     /// DataGrout extensions: discover, perform, estimate, flow, prism.
     #[command(flatten)]
     DataGrout(datagrout::DgCommand),
+    /// mTLS identity: bootstrap, rotate, show.
+    #[command(subcommand)]
+    Identity(identity_cmd::IdentityCmd),
     /// Start the embedded test gateway and walk through a session.
     #[command(after_help = "Example:\n  conduit demo")]
     Demo,
@@ -310,6 +316,7 @@ async fn connect(global: &Global) -> Result<Client, Failure> {
             ))
         }
     }
+    let builder = identity_cmd::apply(builder, &global.identity)?;
     Ok(builder.connect().await?)
 }
 
@@ -323,6 +330,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Gateway { listen, sse } => demo::gateway(&listen, sse).await,
         Command::Demo => demo::demo().await,
+        Command::Identity(cmd) => identity_cmd::run(cmd, &global).await,
         Command::ConformanceClient { url } => conformance::run(&url).await,
         Command::Subscribe { topics, count } => {
             let client = connect(&global).await?;

@@ -74,6 +74,7 @@ pub struct GatewayConfig {
     pub(crate) validate_origin: bool,
     pub(crate) datagrout: bool,
     pub(crate) oauth: Option<crate::oauth::OAuthConfig>,
+    pub(crate) mtls: Option<crate::ca::TestCa>,
 }
 
 impl Default for GatewayConfig {
@@ -95,6 +96,7 @@ impl Default for GatewayConfig {
             validate_origin: true,
             datagrout: false,
             oauth: None,
+            mtls: None,
         }
     }
 }
@@ -202,6 +204,15 @@ impl GatewayConfig {
     #[must_use]
     pub fn datagrout(mut self, enabled: bool) -> Self {
         self.datagrout = enabled;
+        self
+    }
+
+    /// Adds a certificate authority and an HTTPS listener that requires client certificates
+    /// issued by it ([`TestGateway::https_url`](crate::TestGateway::https_url)); both listeners
+    /// also serve the CA's routes (see [`TestCa`](crate::TestCa)).
+    #[must_use]
+    pub fn mtls(mut self, ca: crate::ca::TestCa) -> Self {
+        self.mtls = Some(ca);
         self
     }
 

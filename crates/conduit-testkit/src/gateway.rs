@@ -38,6 +38,7 @@ pub struct TestGateway {
     local_addr: SocketAddr,
     server: Option<JoinHandle<()>>,
     stopped: watch::Receiver<bool>,
+    https: Option<(SocketAddr, JoinHandle<()>)>,
 }
 
 impl std::fmt::Debug for TestGateway {
@@ -65,6 +66,10 @@ impl TestGateway {
         let local_addr = listener.local_addr()?;
         let state = Arc::new(State::new(config));
         let (stopped_tx, stopped) = watch::channel(false);
+        let https = match state.config.mtls.clone() {
+            Some(ca) => Some(crate::tls::start(Arc::clone(&state), ca).await?),
+            None => None,
+        };
         let server = tokio::spawn(accept_loop(listener, Arc::clone(&state), stopped_tx));
         tracing::info!(%local_addr, "conduit test gateway listening");
         Ok(TestGateway {
@@ -72,6 +77,7 @@ impl TestGateway {
             local_addr,
             server: Some(server),
             stopped,
+            https,
         })
     }
 
@@ -83,6 +89,37 @@ impl TestGateway {
     /// The server root, `http://ADDR`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.local_addr)
+    }
+
+    /// The MCP endpoint on the mTLS listener, `https://127.0.0.1:PORT/mcp` (only with
+    /// [`GatewayConfig::mtls`]). Clients must trust [`TestCa::ca_pem`](crate::TestCa::ca_pem) and
+    /// present a certificate it issued.
+    pub fn https_url(&self) -> Option<String> {
+        self.https_base_url().map(|b| format!("{b}{}", mcp::PATH))
+    }
+
+    /// The root of the mTLS listener, `https://127.0.0.1:PORT`.
+    pub fn https_base_url(&self) -> Option<String> {
+        self.https
+            .as_ref()
+            .map(|(addr, _)| format!("https://{addr}"))
+    }
+
+    /// The certificate authority (only with [`GatewayConfig::mtls`]).
+    pub fn ca(&self) -> Option<&crate::TestCa> {
+        self.state.config.mtls.as_ref()
+    }
+
+    /// The CA's registration base on the plain listener, `http://ADDR/identity`
+    /// (`/register` appended by clients).
+    pub fn identity_endpoint(&self) -> String {
+        format!("{}/identity", self.base_url())
+    }
+
+    /// The CA's registration base on the mTLS listener, `https://127.0.0.1:PORT/identity`
+    /// (where `/rotate` is authenticated by the client certificate).
+    pub fn https_identity_endpoint(&self) -> Option<String> {
+        self.https_base_url().map(|b| format!("{b}/identity"))
     }
 
     /// The bound address.
@@ -201,6 +238,9 @@ impl TestGateway {
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
+        if let Some((_, https)) = self.https.take() {
+            let _ = https.await;
+        }
     }
 
     /// Resolves when the server has stopped serving. It normally serves until
@@ -218,6 +258,9 @@ impl Drop for TestGateway {
         if let Some(server) = self.server.take() {
             // Aborting the accept loop drops its JoinSet, which aborts every connection task.
             server.abort();
+        }
+        if let Some((_, https)) = self.https.take() {
+            https.abort();
         }
     }
 }

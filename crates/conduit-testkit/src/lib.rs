@@ -41,6 +41,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod ca;
 mod config;
 mod datagrout;
 mod faults;
@@ -55,8 +56,10 @@ mod record;
 mod router;
 mod sse;
 mod state;
+mod tls;
 mod ws;
 
+pub use ca::{fingerprint, IssuedCertificate, MtlsRequest, TestCa};
 pub use config::{DiscoverRejection, EraSupport, GatewayConfig, ResponseMode};
 pub use faults::Faults;
 pub use gateway::TestGateway;

@@ -67,6 +67,10 @@ where
         }
         ws::PATH => ws::handle(state, req).await,
         "/healthz" => text(StatusCode::OK, "ok"),
+        path if crate::ca::TestCa::owns(path) => match &state.config.mtls {
+            Some(ca) => ca.handle(&req),
+            None => text(StatusCode::NOT_FOUND, "Not Found"),
+        },
         _ => text(StatusCode::NOT_FOUND, "Not Found"),
     }
 }

@@ -69,9 +69,15 @@ impl ClientBuilder {
         self
     }
 
-    /// The token endpoint of [`client_credentials`](Self::client_credentials).
+    /// The token endpoint of [`client_credentials`](Self::client_credentials) (and of the
+    /// identity bootstrap's OAuth variant).
     pub fn token_endpoint(mut self, url: impl Into<String>) -> Self {
-        self.credentials.token_endpoint = Some(url.into());
+        let url = url.into();
+        #[cfg(feature = "identity")]
+        {
+            self = self.identity_token_endpoint(url.clone());
+        }
+        self.credentials.token_endpoint = Some(url);
         self
     }
 

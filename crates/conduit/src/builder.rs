@@ -14,6 +14,10 @@ use crate::client::{Client, ClientSettings};
 use crate::lifecycle::{LifecycleMode, LATEST_STATEFUL_VERSION, SUPPORTED_STATEFUL_VERSIONS};
 use crate::Error;
 
+#[cfg(feature = "identity")]
+#[path = "mtls.rs"]
+pub(crate) mod mtls;
+
 /// The name this client gives in `clientInfo`, the same as DataGrout's other SDKs.
 pub const CLIENT_NAME: &str = "datagrout-conduit";
 
@@ -93,6 +97,8 @@ pub struct ClientBuilder {
     pub(crate) credentials: crate::auth_builder::Credentials,
     handler: Option<crate::handler::SharedHandler>,
     handlers: Handlers,
+    #[cfg(feature = "identity")]
+    mtls: mtls::MtlsOptions,
 }
 
 impl ClientBuilder {
@@ -124,6 +130,8 @@ impl ClientBuilder {
             credentials: Default::default(),
             handler: None,
             handlers: Handlers::new(),
+            #[cfg(feature = "identity")]
+            mtls: mtls::MtlsOptions::default(),
         }
     }
 
@@ -377,6 +385,9 @@ impl ClientBuilder {
                 .build()
                 .map_err(|e| Error::Config(e.to_string()))?,
         };
+        #[cfg(feature = "identity")]
+        let (http_config, identity) =
+            mtls::prepare(&self.mtls, &self.url, http_config, self.timeout).await?;
         let mut http = HttpClient::new(http_config).map_err(|e| Error::Config(e.to_string()))?;
         if let Some(auth) = self.authorizer {
             http = http.with_authorizer(auth);
@@ -416,6 +427,8 @@ impl ClientBuilder {
             budget: self.budget,
             handler,
             client_capabilities,
+            #[cfg(feature = "identity")]
+            identity,
         };
         let (tx, rx) = tokio::sync::mpsc::channel(conduit_transport::INBOUND_CAPACITY);
         let transport: Arc<dyn conduit_transport::Transport> = match self.transport {

@@ -139,6 +139,9 @@ pub(crate) struct ClientSettings {
     pub(crate) handler: Arc<dyn ClientHandler>,
     /// `handler.capabilities()`, typed, as advertised.
     pub(crate) client_capabilities: conduit_protocol::mcp::ClientCapabilities,
+    /// The mTLS identity and its rotation task, if any.
+    #[cfg(feature = "identity")]
+    pub(crate) identity: Option<crate::builder::mtls::IdentityRuntime>,
 }
 
 pub(crate) struct ClientInner {

@@ -92,6 +92,10 @@ pub enum Error {
     /// The builder's configuration is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// Loading, registering or rotating the mTLS identity failed.
+    #[cfg(feature = "identity")]
+    #[error("mTLS identity: {0}")]
+    Identity(#[from] conduit_identity::IdentityError),
     /// The client was closed.
     #[error("the client is closed")]
     Closed,

@@ -51,11 +51,16 @@ pub use notifications::NotificationStream;
 pub use progress::CancelHandle;
 pub use transports::endpoint_url;
 
+#[cfg(feature = "identity")]
+pub use builder::mtls::{DEFAULT_ROTATION_CHECK_INTERVAL, DEFAULT_ROTATION_MARGIN};
 /// Authorization: OAuth 2.1 and the MCP authorization spec (feature `auth`).
 #[cfg(feature = "auth")]
 pub use conduit_auth as auth;
 /// The shared HTTPS layer (`conduit-http`).
 pub use conduit_http as http;
+/// mTLS identities: discovery, loading, CA registration, rotation (`conduit-identity`).
+#[cfg(feature = "identity")]
+pub use conduit_identity as identity;
 /// The MCP and JSON-RPC types (`conduit-protocol`).
 pub use conduit_protocol as protocol;
 /// The transport contract (`conduit-transport`).
