@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         "test" => test(),
         "doc" => doc(),
         "conformance" => conformance::run(&root(), rest),
+        "bench" => bench(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -50,7 +51,9 @@ fn print_help() {
          test         the test suite (nextest when installed, cargo test otherwise)\n  \
          doc          cargo doc --workspace --no-deps with warnings denied\n  \
          conformance  the official MCP conformance suite (client scenarios, every revision);\n               \
-         `cargo xtask conformance --help` for its options"
+         `cargo xtask conformance --help` for its options\n  \
+         bench        the benchmark harness (release build); writes docs/PERFORMANCE.md;\n               \
+         `--quick` runs a seconds-long smoke version (debug build, writes nothing)"
     );
 }
 
@@ -82,6 +85,8 @@ fn ci() -> Result<(), String> {
     test()?;
     doc()?;
     conformance::run(&root(), &[])?;
+    // Keeps the harness compiling and working; numbers never fail CI.
+    bench(&["--quick".to_owned()])?;
     eprintln!("xtask: ci passed");
     Ok(())
 }
@@ -149,4 +154,41 @@ fn doc() -> Result<(), String> {
         &["doc", "--workspace", "--no-deps", "--all-features"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )
+}
+
+/// `cargo xtask bench [--quick]`: builds the `conduit` CLI and the `conduit-bench` harness (with
+/// its `rmcp` feature, so rmcp is compiled only here and in `--all-features` builds) and runs the
+/// harness. The full run uses the release profile and writes `docs/PERFORMANCE.md`; `--quick`
+/// uses the dev profile (already built by the test step of `ci`) and writes nothing.
+fn bench(rest: &[String]) -> Result<(), String> {
+    let quick = rest.iter().any(|a| a == "--quick");
+    let mut build = vec![
+        "build",
+        "-p",
+        "conduit-cli",
+        "-p",
+        "conduit-bench",
+        "--features",
+        "conduit-bench/rmcp",
+    ];
+    if !quick {
+        build.push("--release");
+    }
+    run("cargo", &build, &[])?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let exe = target
+        .join(if quick { "debug" } else { "release" })
+        .join("conduit-bench");
+    let exe = exe.to_string_lossy().into_owned();
+    let out = root().join("docs").join("PERFORMANCE.md");
+    let out = out.to_string_lossy().into_owned();
+    let mut args: Vec<&str> = Vec::new();
+    if quick {
+        args.extend(["--quick", "--command", "cargo xtask bench --quick"]);
+    } else {
+        args.extend(["--write", &out, "--command", "cargo xtask bench"]);
+    }
+    run(&exe, &args, &[])
 }
