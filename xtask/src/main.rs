@@ -162,18 +162,22 @@ fn doc() -> Result<(), String> {
 /// uses the dev profile (already built by the test step of `ci`) and writes nothing.
 fn bench(rest: &[String]) -> Result<(), String> {
     let quick = rest.iter().any(|a| a == "--quick");
-    let mut build = vec![
-        "build",
-        "-p",
-        "conduit-cli",
-        "-p",
-        "conduit-bench",
-        "--features",
-        "conduit-bench/rmcp",
-    ];
-    if !quick {
-        build.push("--release");
-    }
+    // Quick: the same feature set as the test step (`--workspace --all-features`), so the
+    // artifacts are already there. Full: only what the harness runs, optimised.
+    let build: Vec<&str> = if quick {
+        vec!["build", "--workspace", "--all-features"]
+    } else {
+        vec![
+            "build",
+            "--release",
+            "-p",
+            "conduit-cli",
+            "-p",
+            "conduit-bench",
+            "--features",
+            "conduit-bench/rmcp",
+        ]
+    };
     run("cargo", &build, &[])?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
