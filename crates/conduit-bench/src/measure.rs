@@ -199,7 +199,10 @@ pub(crate) async fn child(
             let mut worker = crate::clients::ConduitWorker(client.clone());
             worker.call().await?;
             tokio::time::sleep(Duration::from_millis(100)).await;
-            println!("idle_heap_bytes={}", alloc.allocated().saturating_sub(before));
+            println!(
+                "idle_heap_bytes={}",
+                alloc.allocated().saturating_sub(before)
+            );
             drop(worker);
             let rss_before = proc_status_bytes("VmRSS:").unwrap_or(0.0);
             let mut clients = Vec::with_capacity(sessions);
@@ -219,7 +222,10 @@ pub(crate) async fn child(
             let client = Rmcp::connect(url, "rmcp").await?;
             client.worker().await?.call().await?;
             tokio::time::sleep(Duration::from_millis(100)).await;
-            println!("idle_heap_bytes={}", alloc.allocated().saturating_sub(before));
+            println!(
+                "idle_heap_bytes={}",
+                alloc.allocated().saturating_sub(before)
+            );
             let rss_before = proc_status_bytes("VmRSS:").unwrap_or(0.0);
             let mut clients = Vec::with_capacity(sessions);
             for _ in 0..sessions {
@@ -256,6 +262,18 @@ pub(crate) async fn child(
                 Ok::<usize, String>(result.content.len())
             };
             big_result(alloc, big_calls, big_bytes, call).await?;
+        }
+        "loop" => {
+            // For profiling (`perf record conduit-bench --child loop json N 0 0`): its own server,
+            // then N Conduit calls on the `url` endpoint name (`json` or `sse`).
+            let server = conduit_bench::server::start(1024).map_err(|e| e.to_string())?;
+            let client = crate::clients::connect_conduit(&server.url(url)).await?;
+            let mut worker = crate::clients::ConduitWorker(client);
+            let started = Instant::now();
+            for _ in 0..sessions {
+                worker.call().await?;
+            }
+            println!("seconds={}", started.elapsed().as_secs_f64());
         }
         other => return Err(format!("unknown child kind {other:?}")),
     }
