@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         "doc" => doc(),
         "conformance" => conformance::run(&root(), rest),
         "fuzz" => fuzz::run(&root(), rest),
+        "bench" => bench(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -46,14 +47,16 @@ fn print_help() {
     println!(
         "usage: cargo xtask <task>\n\n\
          tasks:\n  \
-         ci           fmt check, clippy -D warnings, tests, rustdoc -D warnings, conformance, fuzz\n  \
+         ci           fmt check, clippy -D warnings, tests, rustdoc -D warnings, conformance, fuzz, bench --quick\n  \
          fmt          cargo fmt --check\n  \
          lint         cargo clippy --workspace --all-targets --all-features -- -D warnings\n  \
          test         the test suite (nextest when installed, cargo test otherwise)\n  \
          doc          cargo doc --workspace --no-deps with warnings denied\n  \
          conformance  the official MCP conformance suite (client scenarios, every revision);\n               \
          `cargo xtask conformance --help` for its options\n  \
-         fuzz         the cargo-fuzz targets, 10 s each (`--seconds N`, target names)"
+         fuzz         the cargo-fuzz targets, 10 s each (`--seconds N`, target names)\n  \
+         bench        the benchmark harness (release build); writes docs/PERFORMANCE.md;\n               \
+         `--quick` runs a seconds-long smoke version (debug build, writes nothing)"
     );
 }
 
@@ -86,6 +89,8 @@ fn ci() -> Result<(), String> {
     doc()?;
     conformance::run(&root(), &[])?;
     fuzz::run(&root(), &["--seconds".to_owned(), "10".to_owned()])?;
+    // Keeps the harness compiling and working; numbers never fail CI.
+    bench(&["--quick".to_owned()])?;
     eprintln!("xtask: ci passed");
     Ok(())
 }
@@ -153,4 +158,45 @@ fn doc() -> Result<(), String> {
         &["doc", "--workspace", "--no-deps", "--all-features"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )
+}
+
+/// `cargo xtask bench [--quick]`: builds the `conduit` CLI and the `conduit-bench` harness (with
+/// its `rmcp` feature, so rmcp is compiled only here and in `--all-features` builds) and runs the
+/// harness. The full run uses the release profile and writes `docs/PERFORMANCE.md`; `--quick`
+/// uses the dev profile (already built by the test step of `ci`) and writes nothing.
+fn bench(rest: &[String]) -> Result<(), String> {
+    let quick = rest.iter().any(|a| a == "--quick");
+    // Quick: the same feature set as the test step (`--workspace --all-features`), so the
+    // artifacts are already there. Full: only what the harness runs, optimised.
+    let build: Vec<&str> = if quick {
+        vec!["build", "--workspace", "--all-features"]
+    } else {
+        vec![
+            "build",
+            "--release",
+            "-p",
+            "conduit-cli",
+            "-p",
+            "conduit-bench",
+            "--features",
+            "conduit-bench/rmcp",
+        ]
+    };
+    run("cargo", &build, &[])?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let exe = target
+        .join(if quick { "debug" } else { "release" })
+        .join("conduit-bench");
+    let exe = exe.to_string_lossy().into_owned();
+    let out = root().join("docs").join("PERFORMANCE.md");
+    let out = out.to_string_lossy().into_owned();
+    let mut args: Vec<&str> = Vec::new();
+    if quick {
+        args.extend(["--quick", "--command", "cargo xtask bench --quick"]);
+    } else {
+        args.extend(["--write", &out, "--command", "cargo xtask bench"]);
+    }
+    run(&exe, &args, &[])
 }

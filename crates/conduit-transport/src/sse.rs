@@ -15,6 +15,7 @@
 //! assert_eq!(parser.retry_ms(), Some(500));
 //! ```
 
+use std::collections::VecDeque;
 use std::fmt;
 
 /// One dispatched event.
@@ -51,11 +52,20 @@ impl fmt::Display for SseError {
 impl std::error::Error for SseError {}
 
 /// The incremental parser. See the [module docs](self).
+///
+/// Lines are found with `memchr` and parsed straight out of the pushed bytes: only an
+/// unfinished line's head is kept between pushes, and an unfinished `data:` line is appended to
+/// the event's data as it arrives, so a large event is held once (in its data), never also in a
+/// line buffer.
 #[derive(Debug)]
 pub struct SseParser {
-    buf: Vec<u8>,
-    /// Start of the unconsumed part of `buf`.
-    pos: usize,
+    /// The head of an unfinished line (not a `data:` line, or not yet known to be one).
+    line: Vec<u8>,
+    /// An unfinished `data:` line is being appended to `data`.
+    in_data_line: bool,
+    /// The `data:` prefix of the unfinished data line ended the last push: a leading space in
+    /// the next bytes is the optional separator and is dropped.
+    strip_space: bool,
     /// The previous line ended with `\r`: a `\n` at the start of the next chunk belongs to it.
     skip_lf: bool,
     data: Vec<u8>,
@@ -65,14 +75,21 @@ pub struct SseParser {
     retry: Option<u64>,
     limit: usize,
     at_start: bool,
+    /// Complete events not pulled yet.
+    ready: VecDeque<SseEvent>,
+    /// The limit was broken; reported after the events that came before it.
+    failed: Option<SseError>,
 }
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl SseParser {
     /// A parser that refuses events or lines larger than `limit` bytes.
     pub fn new(limit: usize) -> Self {
         SseParser {
-            buf: Vec::new(),
-            pos: 0,
+            line: Vec::new(),
+            in_data_line: false,
+            strip_space: false,
             skip_lf: false,
             data: Vec::new(),
             has_data: false,
@@ -81,6 +98,8 @@ impl SseParser {
             retry: None,
             limit,
             at_start: true,
+            ready: VecDeque::new(),
+            failed: None,
         }
     }
 
@@ -91,16 +110,14 @@ impl SseParser {
         self.retry = retry_ms;
     }
 
-    /// Appends received bytes.
+    /// Appends received bytes (complete events become available to
+    /// [`next_event`](Self::next_event)).
     pub fn push(&mut self, bytes: &[u8]) {
-        if self.pos > 0 && self.pos == self.buf.len() {
-            self.buf.clear();
-            self.pos = 0;
-        } else if self.pos > 4096 && self.pos * 2 > self.buf.len() {
-            self.buf.drain(..self.pos);
-            self.pos = 0;
+        if self.failed.is_none() {
+            if let Err(e) = self.consume(bytes) {
+                self.failed = Some(e);
+            }
         }
-        self.buf.extend_from_slice(bytes);
     }
 
     /// The id of the last event seen (set by any `id:` field, including priming events with no
@@ -117,59 +134,128 @@ impl SseParser {
     /// Whether bytes of an unfinished event or line are pending (a stream that ends here was cut
     /// in the middle of an event).
     pub fn has_partial_event(&self) -> bool {
-        self.has_data || self.pos < self.buf.len()
+        self.has_data || self.in_data_line || !self.line.is_empty()
     }
 
     /// Pulls the next complete event, if the pushed bytes contain one.
     pub fn next_event(&mut self) -> Result<Option<SseEvent>, SseError> {
-        loop {
-            let rest = &self.buf[self.pos..];
-            if self.skip_lf {
-                if rest.is_empty() {
-                    return Ok(None);
-                }
-                self.skip_lf = false;
-                if rest[0] == b'\n' {
-                    self.pos += 1;
-                    continue;
-                }
-            }
-            let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
-                if rest.len() > self.limit {
-                    return Err(SseError::TooLarge { limit: self.limit });
-                }
-                return Ok(None);
-            };
-            let terminator = rest[end];
-            let line_start = self.pos;
-            let line_end = self.pos + end;
-            self.pos = line_end + 1;
-            if terminator == b'\r' {
-                self.skip_lf = true;
-            }
-            let mut line_from = line_start;
-            if self.at_start {
-                self.at_start = false;
-                if self.buf[line_start..line_end].starts_with(b"\xEF\xBB\xBF") {
-                    line_from += 3;
-                }
-            }
-            if line_from == line_end {
-                if let Some(event) = self.dispatch() {
-                    return Ok(Some(event));
-                }
-                continue;
-            }
-            self.field(line_from, line_end)?;
+        if let Some(event) = self.ready.pop_front() {
+            return Ok(Some(event));
+        }
+        match &self.failed {
+            Some(e) => Err(e.clone()),
+            None => Ok(None),
         }
     }
 
-    fn field(&mut self, from: usize, to: usize) -> Result<(), SseError> {
-        let line = &self.buf[from..to];
+    fn consume(&mut self, mut bytes: &[u8]) -> Result<(), SseError> {
+        while !bytes.is_empty() {
+            if self.skip_lf {
+                self.skip_lf = false;
+                if bytes[0] == b'\n' {
+                    bytes = &bytes[1..];
+                    continue;
+                }
+            }
+            if self.strip_space {
+                self.strip_space = false;
+                if bytes[0] == b' ' {
+                    bytes = &bytes[1..];
+                    continue;
+                }
+            }
+            let newline = memchr::memchr2(b'\n', b'\r', bytes);
+            let (segment, rest) = match newline {
+                Some(end) => {
+                    self.skip_lf = bytes[end] == b'\r';
+                    (&bytes[..end], &bytes[end + 1..])
+                }
+                None => (bytes, &[][..]),
+            };
+            bytes = rest;
+            if self.in_data_line {
+                self.append_data(segment)?;
+                if newline.is_some() {
+                    self.in_data_line = false;
+                    self.data.push(b'\n');
+                }
+                continue;
+            }
+            if newline.is_some() {
+                if self.line.is_empty() {
+                    self.line_complete(segment)?;
+                } else {
+                    let mut line = std::mem::take(&mut self.line);
+                    if line.len() + segment.len() > self.limit {
+                        return Err(SseError::TooLarge { limit: self.limit });
+                    }
+                    line.extend_from_slice(segment);
+                    let result = self.line_complete(&line);
+                    line.clear();
+                    self.line = line;
+                    result?;
+                }
+                continue;
+            }
+            // An unfinished line: keep its head, or stream it into the data if it is a data line.
+            if self.line.len() + segment.len() > self.limit {
+                return Err(SseError::TooLarge { limit: self.limit });
+            }
+            self.line.extend_from_slice(segment);
+            let head = self.line_head_offset();
+            if self.line[head..].starts_with(b"data:") {
+                self.at_start = false;
+                let value_at = head + 5;
+                let line = std::mem::take(&mut self.line);
+                self.in_data_line = true;
+                self.has_data = true;
+                match line.get(value_at) {
+                    Some(b' ') => self.append_data(&line[value_at + 1..])?,
+                    Some(_) => self.append_data(&line[value_at..])?,
+                    None => self.strip_space = true,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the field starts in the unfinished line: after a BOM on the stream's first line.
+    fn line_head_offset(&self) -> usize {
+        if self.at_start && self.line.starts_with(BOM) {
+            BOM.len()
+        } else {
+            0
+        }
+    }
+
+    fn append_data(&mut self, value: &[u8]) -> Result<(), SseError> {
+        if self.data.len() + value.len() + 1 > self.limit {
+            return Err(SseError::TooLarge { limit: self.limit });
+        }
+        self.data.extend_from_slice(value);
+        Ok(())
+    }
+
+    fn line_complete(&mut self, mut line: &[u8]) -> Result<(), SseError> {
+        if self.at_start {
+            self.at_start = false;
+            line = line.strip_prefix(BOM).unwrap_or(line);
+        }
+        if line.is_empty() {
+            self.dispatch();
+            return Ok(());
+        }
+        if line.len() > self.limit {
+            return Err(SseError::TooLarge { limit: self.limit });
+        }
+        self.field(line)
+    }
+
+    fn field(&mut self, line: &[u8]) -> Result<(), SseError> {
         if line[0] == b':' {
             return Ok(());
         }
-        let (name, value) = match line.iter().position(|&b| b == b':') {
+        let (name, value) = match memchr::memchr(b':', line) {
             Some(colon) => {
                 let value = &line[colon + 1..];
                 let value = value.strip_prefix(b" ").unwrap_or(value);
@@ -179,10 +265,7 @@ impl SseParser {
         };
         match name {
             b"data" => {
-                if self.data.len() + value.len() + 1 > self.limit {
-                    return Err(SseError::TooLarge { limit: self.limit });
-                }
-                self.data.extend_from_slice(value);
+                self.append_data(value)?;
                 self.data.push(b'\n');
                 self.has_data = true;
             }
@@ -198,22 +281,22 @@ impl SseParser {
         Ok(())
     }
 
-    fn dispatch(&mut self) -> Option<SseEvent> {
+    fn dispatch(&mut self) {
         let event = self.event.take();
         if !self.has_data {
             self.data.clear();
-            return None;
+            return;
         }
         self.has_data = false;
         let mut data = std::mem::take(&mut self.data);
         if data.last() == Some(&b'\n') {
             data.pop();
         }
-        Some(SseEvent {
+        self.ready.push_back(SseEvent {
             id: self.last_id.clone(),
             event: event.filter(|e| e != "message"),
             data,
-        })
+        });
     }
 }
 
@@ -282,6 +365,44 @@ mod tests {
         let events = all(&mut p);
         assert_eq!(events[0].event.as_deref(), Some("ping"));
         assert_eq!(events[1].event, None);
+    }
+
+    #[test]
+    fn every_split_point_gives_the_same_events() {
+        let stream: &[u8] = b"\xEF\xBB\xBFdata:a\r\ndata:  b\rid: 9\n: c\nevent: e\ndata\n\ndata: x\r\n\r\nretry: 7\ndata: y\n\n";
+        let mut whole = SseParser::new(1024);
+        whole.push(stream);
+        let expected = all(&mut whole);
+        assert_eq!(expected.len(), 3);
+        assert_eq!(expected[0].data, b"a\n b\n");
+        assert_eq!(expected[0].event.as_deref(), Some("e"));
+        assert_eq!(expected[0].id.as_deref(), Some("9"));
+        assert_eq!(expected[1].data, b"x");
+        assert_eq!(expected[2].data, b"y");
+        for a in 0..=stream.len() {
+            for b in a..=stream.len() {
+                let mut p = SseParser::new(1024);
+                let mut got = Vec::new();
+                for part in [&stream[..a], &stream[a..b], &stream[b..]] {
+                    p.push(part);
+                    got.extend(all(&mut p));
+                }
+                assert_eq!(got, expected, "split at {a} and {b}");
+                assert_eq!(p.retry_ms(), Some(7));
+                assert!(!p.has_partial_event());
+            }
+        }
+    }
+
+    #[test]
+    fn events_before_a_broken_limit_are_delivered_first() {
+        let mut p = SseParser::new(8);
+        p.push(b"data: ok\n\ndata: 0123456789");
+        assert_eq!(p.next_event().unwrap().unwrap().data, b"ok");
+        assert_eq!(p.next_event(), Err(SseError::TooLarge { limit: 8 }));
+        // The error is sticky: nothing after it is parsed.
+        p.push(b"\n\ndata: a\n\n");
+        assert_eq!(p.next_event(), Err(SseError::TooLarge { limit: 8 }));
     }
 
     proptest! {

@@ -150,7 +150,8 @@ pub(crate) struct ClientInner {
     pub(crate) settings: ClientSettings,
     next_id: AtomicI64,
     progress_tokens: AtomicI64,
-    negotiated: Mutex<Option<Negotiated>>,
+    /// Shared, so that a call takes a reference count instead of cloning the capabilities.
+    negotiated: Mutex<Option<Arc<Negotiated>>>,
     /// Serialises session (re-)establishment so concurrent 404s share one new session.
     session_lock: tokio::sync::Mutex<u64>,
     /// Generation of the current session, bumped at each (re-)establishment.
@@ -186,12 +187,20 @@ impl Drop for ClientInner {
 
 impl ClientInner {
     pub(crate) fn negotiated(&self) -> Option<Negotiated> {
+        self.negotiated
+            .lock()
+            .ok()
+            .and_then(|n| n.as_deref().cloned())
+    }
+
+    /// The negotiated state without cloning it (the request hot path).
+    fn negotiated_shared(&self) -> Option<Arc<Negotiated>> {
         self.negotiated.lock().ok().and_then(|n| n.clone())
     }
 
     fn set_negotiated(&self, n: Option<Negotiated>) {
         if let Ok(mut slot) = self.negotiated.lock() {
-            *slot = n;
+            *slot = n.map(Arc::new);
         }
     }
 
@@ -457,7 +466,7 @@ impl Client {
                 });
             }
             let generation = self.inner.generation.load(Ordering::Acquire);
-            let negotiated = self.inner.negotiated().ok_or(Error::Closed)?;
+            let negotiated = self.inner.negotiated_shared().ok_or(Error::Closed)?;
             let attempt = match &retry {
                 Some(r) => r.apply(params.clone()),
                 None => params.clone(),
@@ -485,9 +494,14 @@ impl Client {
             } else {
                 None
             };
+            // Only the stateless era sends `Mcp-Name`.
+            let name = match negotiated.era {
+                Era::Stateless => mcp_name(method, attempt.as_ref()),
+                Era::Stateful => None,
+            };
             let ctx = self
                 .inner
-                .context(&negotiated, mcp_name(method, attempt.as_ref()))
+                .context(&negotiated, name)
                 .with_idempotent(options.idempotent || is_idempotent(method))
                 .with_extra_headers(
                     self.inner
@@ -891,12 +905,12 @@ impl Drop for ProgressRoute {
 struct CancelOnDrop {
     client: Weak<ClientInner>,
     id: Option<RequestId>,
-    negotiated: Negotiated,
+    negotiated: Arc<Negotiated>,
     reason: &'static str,
 }
 
 impl CancelOnDrop {
-    fn new(client: &Client, id: RequestId, negotiated: &Negotiated) -> Self {
+    fn new(client: &Client, id: RequestId, negotiated: &Arc<Negotiated>) -> Self {
         CancelOnDrop {
             client: Arc::downgrade(&client.inner),
             id: Some(id),
