@@ -332,28 +332,42 @@ async fn the_in_flight_limit_holds_calls_back_within_their_deadline() {
         .connect()
         .await
         .unwrap();
-    let calls: Vec<_> = (0..3)
+    // Two calls take both slots and stall on the server.
+    let holders: Vec<_> = (0..2)
         .map(|_| {
             let c = c.clone();
             tokio::spawn(async move {
-                c.call_tool_raw(
-                    "t",
-                    json!({}),
-                    CallOptions::timeout(Duration::from_millis(300)),
-                )
-                .await
+                c.call_tool_raw("t", json!({}), CallOptions::timeout(Duration::from_secs(3)))
+                    .await
             })
         })
         .collect();
-    for call in calls {
-        let err = call.await.unwrap().unwrap_err();
-        assert!(err.is_timeout(), "{err}");
+    for _ in 0..300 {
+        if srv.count("tools/call") == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    assert_eq!(srv.count("tools/call"), 2);
+    // A third call waits for a slot and times out within its own deadline, unsent.
+    let err = c
+        .call_tool_raw(
+            "t",
+            json!({}),
+            CallOptions::timeout(Duration::from_millis(200)),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
     assert_eq!(
         srv.count("tools/call"),
         2,
         "the third call never got a slot"
     );
+    for holder in holders {
+        let err = holder.await.unwrap().unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+    }
 }
 
 #[tokio::test]
