@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// Every fuzz target, as named in `fuzz/Cargo.toml`.
-pub(crate) const TARGETS: [&str; 2] = ["jsonrpc_parse", "sse_parse"];
+pub(crate) const TARGETS: [&str; 3] = ["jsonrpc_parse", "sse_parse", "pem_load"];
 
 fn has_cargo_fuzz() -> bool {
     Command::new("cargo")

@@ -397,3 +397,66 @@ async fn secrets_never_reach_debug_output_or_errors() {
     assert!(!format!("{err:?}").contains("tok-very-secret"));
     assert!(!format!("{c:?}").contains("tok-very-secret"));
 }
+
+/// The same faults over the plain JSON-RPC transport (no handshake; same HTTP layer).
+#[tokio::test]
+async fn the_fault_matrix_holds_on_the_jsonrpc_transport() {
+    let srv = server(|req, n| match (req.rpc_method(), n) {
+        (Some("tools/list"), 0) => vec![Step::status(503, &[("retry-after", "0")], "busy")],
+        (Some("tools/list"), 1) => vec![tools(req)],
+        (Some("tools/list"), _) => vec![Step::Stall],
+        (Some("tools/call"), 0) => vec![Step::Close],
+        (Some("tools/call"), 1) => vec![Step::json_text("{not json")],
+        (Some("tools/call"), 2) => vec![Step::status(
+            500,
+            &[("content-type", "text/html")],
+            "<html>boom</html>",
+        )],
+        (Some("tools/call"), 3) => vec![Step::status(
+            307,
+            &[("location", "http://127.0.0.1:9/elsewhere")],
+            "",
+        )],
+        (Some("tools/call"), _) => vec![call_ok(req)],
+        _ => vec![Step::Close],
+    })
+    .await;
+    let c = Client::builder(srv.url())
+        .transport(conduit::TransportKind::JsonRpc)
+        .bearer("tok")
+        .connect()
+        .await
+        .unwrap();
+    // 503 is retried; the list arrives.
+    assert_eq!(c.list_tools().await.unwrap().len(), 1);
+    assert_eq!(srv.count("tools/list"), 2);
+    // A lost call is not resent.
+    let err = c.call_tool("t", json!({})).await.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err}");
+    assert_eq!(srv.count("tools/call"), 1);
+    // Malformed JSON, an HTML 500 and a redirect are typed errors, none retried.
+    let err = c.call_tool("t", json!({})).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Transport(TransportError::Malformed(_))),
+        "{err}"
+    );
+    let err = c.call_tool("t", json!({})).await.unwrap_err();
+    assert_eq!(err.status(), Some(500), "{err}");
+    let err = c.call_tool("t", json!({})).await.unwrap_err();
+    assert_eq!(err.status(), Some(307), "{err}");
+    assert_eq!(srv.count("tools/call"), 4);
+    c.call_tool("t", json!({})).await.unwrap();
+    // A stalled server cannot outlive the deadline.
+    let err = c
+        .request_with(
+            "tools/list",
+            None,
+            CallOptions::timeout(Duration::from_millis(300)),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    // Every request went to the JSON-RPC path, with no MCP handshake.
+    assert!(srv.requests().iter().all(|r| r.path.starts_with("/rpc")));
+    assert_eq!(srv.count("server/discover") + srv.count("initialize"), 0);
+}
