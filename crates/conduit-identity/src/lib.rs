@@ -40,7 +40,6 @@ pub mod onramp;
 mod registration;
 mod shared;
 mod store;
-pub mod token;
 mod wire;
 
 pub use env::{Environment, MapEnvironment, SystemEnvironment};

@@ -89,6 +89,9 @@ pub enum Error {
         /// The repeated cursor.
         cursor: String,
     },
+    /// Obtaining credentials failed (a token endpoint refused or could not be reached).
+    #[error("authorization failed: {0}")]
+    Auth(Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The builder's configuration is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),

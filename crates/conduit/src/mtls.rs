@@ -34,7 +34,6 @@ use std::time::{Duration, SystemTime};
 
 use conduit_http::{HttpClient, HttpConfig};
 use conduit_identity::onramp::{onramp, OnrampRequest};
-use conduit_identity::token::{client_credentials_token, derive_token_endpoint};
 use conduit_identity::{
     save_identity, ConduitIdentity, Environment, IdentityError, Registrar, SharedIdentity,
     SystemEnvironment, DIR_NAME,
@@ -214,19 +213,15 @@ impl ClientBuilder {
     ) -> Result<Client, Error> {
         let token_url = match &self.mtls.token_endpoint {
             Some(url) => url.clone(),
-            None => derive_token_endpoint(&self.url)?,
+            None => conduit_auth::derive_token_endpoint(&self.url)
+                .map_err(|e| Error::Auth(Box::new(e)))?
+                .to_string(),
         };
         let http = self.plain_http()?;
-        let token = client_credentials_token(
-            &http,
-            &token_url,
-            client_id,
-            client_secret,
-            None,
-            self.timeout,
-        )
-        .await?;
-        self.bootstrap_identity(token.secret(), name).await
+        let token =
+            client_credentials_token(&http, &token_url, client_id, client_secret, self.timeout)
+                .await?;
+        self.bootstrap_identity(&token, name).await
     }
 
     /// Onramp, then bootstrap: `{gateway}/onramp` and `{gateway}/onramp/complete` turn the
@@ -252,13 +247,11 @@ impl ClientBuilder {
             &http,
             &credentials.token_url,
             &credentials.client_id,
-            &credentials.client_secret,
-            None,
+            credentials.client_secret.as_str(),
             self.timeout,
         )
         .await?;
-        self.bootstrap_identity(token.secret(), &request.agent_name)
-            .await
+        self.bootstrap_identity(&token, &request.agent_name).await
     }
 
     fn base_http_config(&self) -> Result<HttpConfig, Error> {
@@ -547,6 +540,28 @@ impl Client {
             None => Err(Error::Config("this client has no mTLS identity".into())),
         }
     }
+}
+
+/// One `client_credentials` token (secret in the form body, as the reference SDK sends it),
+/// through `conduit-auth`.
+async fn client_credentials_token(
+    http: &HttpClient,
+    token_url: &str,
+    client_id: &str,
+    client_secret: &str,
+    timeout: std::time::Duration,
+) -> Result<String, Error> {
+    use conduit_auth::token::TokenSource;
+    let config = conduit_auth::ClientCredentials::new(client_id, client_secret.to_owned())
+        .token_endpoint(token_url)
+        .map_err(|e| Error::Auth(Box::new(e)))?
+        .timeout(timeout);
+    let provider = conduit_auth::ClientCredentialsProvider::new(config, http.without_authorizer());
+    let token = provider
+        .token()
+        .await
+        .map_err(|e| Error::Auth(Box::new(e)))?;
+    Ok(token.token.expose().to_owned())
 }
 
 #[cfg(test)]
