@@ -635,8 +635,10 @@ async fn nonce_server(always_nonce: bool) -> (String, Arc<AtomicUsize>) {
                     WWW_AUTHENTICATE,
                     HeaderValue::from_static(r#"DPoP error="use_dpop_nonce""#),
                 );
-                resp.headers_mut()
-                    .insert("dpop-nonce", HeaderValue::try_from(format!("n-{hit}")).unwrap());
+                resp.headers_mut().insert(
+                    "dpop-nonce",
+                    HeaderValue::try_from(format!("n-{hit}")).unwrap(),
+                );
                 resp
             } else {
                 text(200, "ok")
@@ -654,7 +656,11 @@ async fn a_nonce_challenge_after_renewed_credentials_gets_its_own_retry() {
     let client = client(HttpConfig::builder().authorizer(auth.clone()));
     let response = client.send(get(url)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(hits.load(Ordering::SeqCst), 3, "token retry, then nonce retry");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        3,
+        "token retry, then nonce retry"
+    );
     assert_eq!(auth.challenges.load(Ordering::SeqCst), 2);
     assert_eq!(auth.nonce.lock().unwrap().as_deref(), Some("n-1"));
 }
@@ -669,6 +675,10 @@ async fn only_one_nonce_retry_per_request() {
         matches!(err, HttpError::Unauthorized { status, .. } if status == StatusCode::UNAUTHORIZED),
         "{err:?}"
     );
-    assert_eq!(hits.load(Ordering::SeqCst), 3, "one credentials and one nonce retry");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        3,
+        "one credentials and one nonce retry"
+    );
     assert_eq!(auth.challenges.load(Ordering::SeqCst), 2);
 }

@@ -547,7 +547,9 @@ impl Authorizer for OAuthAuthorizer {
                         .map_err(|_| AuthHookError::new("the request URI is not a URL"))?;
                     let proof = prover
                         .proof(request.method.as_str(), &url, Some(&access))
-                        .map_err(|e| AuthHookError::with_source("could not sign a DPoP proof", e))?;
+                        .map_err(|e| {
+                            AuthHookError::with_source("could not sign a DPoP proof", e)
+                        })?;
                     request.headers.insert(
                         crate::extensions::dpop::DPOP_HEADER,
                         HeaderValue::try_from(proof)

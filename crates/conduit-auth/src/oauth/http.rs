@@ -114,8 +114,8 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
                 let body = body.collect().await?;
                 return Ok(http::Response::from_parts(parts, body.to_vec()));
             };
-            let url = url::Url::parse(&parts.uri.to_string())
-                .map_err(|_| HttpError::InvalidUri {
+            let url =
+                url::Url::parse(&parts.uri.to_string()).map_err(|_| HttpError::InvalidUri {
                     uri: parts.uri.path().to_owned(),
                     reason: "not a URL".into(),
                 })?;
