@@ -37,12 +37,17 @@ pub(crate) const NODE_VERSION: &str = "22.23.3";
 pub(crate) const SERVER_EVERYTHING_PACKAGE: &str = "@modelcontextprotocol/server-everything";
 /// Pinned `server-everything` version.
 pub(crate) const SERVER_EVERYTHING_VERSION: &str = "2026.8.31";
+/// A third-party OAuth 2 authorization server, for the `conduit-auth` interop test.
+pub(crate) const OAUTH2_MOCK_SERVER_PACKAGE: &str = "oauth2-mock-server";
+/// Pinned `oauth2-mock-server` version.
+pub(crate) const OAUTH2_MOCK_SERVER_VERSION: &str = "9.3.0";
 
 /// Everything installed into `.conformance/`, pinned.
-const PACKAGES: [(&str, &str); 3] = [
+const PACKAGES: [(&str, &str); 4] = [
     (SUITE_PACKAGE, SUITE_VERSION),
     (NODE_PACKAGE, NODE_VERSION),
     (SERVER_EVERYTHING_PACKAGE, SERVER_EVERYTHING_VERSION),
+    (OAUTH2_MOCK_SERVER_PACKAGE, OAUTH2_MOCK_SERVER_VERSION),
 ];
 
 /// Where the tooling is installed, relative to the workspace root (gitignored).
@@ -68,6 +73,8 @@ pub(crate) struct Tooling {
     pub(crate) suite: PathBuf,
     /// `server-everything`'s entry point (`dist/index.js`), run with [`Tooling::node`].
     pub(crate) server_everything: PathBuf,
+    /// The `oauth2-mock-server` package directory (imported by the interop test's script).
+    pub(crate) oauth2_mock_server: PathBuf,
 }
 
 /// Installs the pinned tooling into `<root>/.conformance/` from the npm registry unless the
@@ -90,6 +97,7 @@ pub(crate) fn install(root: &Path) -> Result<Tooling, String> {
             .join(SERVER_EVERYTHING_PACKAGE)
             .join("dist")
             .join("index.js"),
+        oauth2_mock_server: modules.join(OAUTH2_MOCK_SERVER_PACKAGE),
     };
     let stale = stale_packages(&modules, &tooling);
     if stale.is_empty() {
@@ -129,13 +137,18 @@ pub(crate) fn install(root: &Path) -> Result<Tooling, String> {
 }
 
 impl Tooling {
-    /// The environment the interop tests read: `CONDUIT_NODE` and `CONDUIT_SERVER_EVERYTHING`.
-    pub(crate) fn env(&self) -> Result<[(&'static str, &str); 2], String> {
+    /// The environment the interop tests read: `CONDUIT_NODE`, `CONDUIT_SERVER_EVERYTHING`
+    /// and `CONDUIT_OAUTH2_MOCK_SERVER`.
+    pub(crate) fn env(&self) -> Result<[(&'static str, &str); 3], String> {
         Ok([
             ("CONDUIT_NODE", path_str(&self.node)?),
             (
                 "CONDUIT_SERVER_EVERYTHING",
                 path_str(&self.server_everything)?,
+            ),
+            (
+                "CONDUIT_OAUTH2_MOCK_SERVER",
+                path_str(&self.oauth2_mock_server)?,
             ),
         ])
     }

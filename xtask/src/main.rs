@@ -124,8 +124,8 @@ fn has_nextest() -> bool {
 }
 
 /// The test suite. The interop tests need Node 22 and the reference server, so the pinned
-/// conformance tooling is installed first and its paths exported as `CONDUIT_NODE` and
-/// `CONDUIT_SERVER_EVERYTHING`.
+/// conformance tooling is installed first and its paths exported as `CONDUIT_NODE`,
+/// `CONDUIT_SERVER_EVERYTHING` and `CONDUIT_OAUTH2_MOCK_SERVER`.
 fn test() -> Result<(), String> {
     let tooling = conformance::install(&root())?;
     let env = tooling.env()?;

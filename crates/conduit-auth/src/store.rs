@@ -63,6 +63,21 @@ pub struct Grant {
     pub resource: Option<String>,
 }
 
+impl From<crate::oauth::Grant> for Grant {
+    /// The grant of an authorization-code flow, in the stored (reference) form.
+    fn from(g: crate::oauth::Grant) -> Self {
+        Grant {
+            access_token: Secret::new(g.access_token.expose()),
+            client_id: g.client_id,
+            token_endpoint: g.token_endpoint,
+            refresh_token: g.refresh_token.map(|r| Secret::new(r.expose())),
+            expires_at: g.expires_at,
+            scope: g.scope,
+            resource: g.resource,
+        }
+    }
+}
+
 fn unix_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let v: Option<serde_json::Value> = Option::deserialize(d)?;
     match v {

@@ -107,6 +107,11 @@ fn oauth_config(
                 .client_secret(field("client_secret")?);
         }
         "auth/authorization-server-migration" => {}
+        "auth/dpop" | "auth/dpop-nonce" => {
+            let prover = conduit::auth::extensions::dpop::DpopProver::generate()
+                .map_err(|e| fail(format!("could not generate a DPoP key: {e}")))?;
+            config = config.client_metadata_url(CIMD_URL).dpop(prover);
+        }
         _ => config = config.client_metadata_url(CIMD_URL),
     }
     if version == Some("2025-03-26") {

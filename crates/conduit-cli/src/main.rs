@@ -338,7 +338,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let _ = client.close().await;
             result
         }
-        Command::Auth(cmd) => auth_cmd::run(cmd, global.url.as_deref(), global.json),
+        Command::Auth(cmd) => auth_cmd::run_async(cmd, global.url.as_deref(), global.json).await,
         Command::Ping => {
             let client = connect(&global).await?;
             let started = std::time::Instant::now();

@@ -49,6 +49,7 @@ pub struct Challenge {
     status: StatusCode,
     uri: Uri,
     www_authenticate: Vec<HeaderValue>,
+    headers: http::HeaderMap,
 }
 
 impl Challenge {
@@ -59,7 +60,15 @@ impl Challenge {
             status,
             uri,
             www_authenticate,
+            headers: http::HeaderMap::new(),
         }
+    }
+
+    /// The same challenge carrying the rejection's response headers (see
+    /// [`headers`](Challenge::headers)).
+    pub fn with_headers(mut self, headers: http::HeaderMap) -> Self {
+        self.headers = headers;
+        self
     }
 
     pub(crate) fn from_response(uri: &Uri, response: &http::response::Parts) -> Self {
@@ -73,6 +82,7 @@ impl Challenge {
                 .cloned()
                 .collect(),
         )
+        .with_headers(response.headers.clone())
     }
 
     /// The response status: 401 or 403.
@@ -88,6 +98,12 @@ impl Challenge {
     /// The raw `WWW-Authenticate` header values, in the order received.
     pub fn www_authenticate(&self) -> &[HeaderValue] {
         &self.www_authenticate
+    }
+
+    /// All headers of the rejecting response (e.g. `DPoP-Nonce`, RFC 9449 §9). Empty for a
+    /// challenge built with [`Challenge::new`] alone.
+    pub fn headers(&self) -> &http::HeaderMap {
+        &self.headers
     }
 
     /// The `WWW-Authenticate` values that are valid UTF-8, as strings.
@@ -114,6 +130,12 @@ pub enum Retry {
     Resend,
     /// Nothing to do: fail with [`HttpError::Unauthorized`](crate::HttpError::Unauthorized).
     GiveUp,
+    /// The server asked for a fresh proof-of-possession nonce (RFC 9449 §9: a `401` with a
+    /// `DPoP-Nonce` header) and the authorizer learnt it: authorize and send once more. This
+    /// retry is counted apart from the credentials retry of [`Retry::Resend`], so a request
+    /// whose credentials were just renewed can still honour a nonce challenge; at most one
+    /// nonce retry per request.
+    ResendWithNonce,
 }
 
 /// An error from an [`Authorizer`]: a message that must not contain secrets, and an optional

@@ -176,6 +176,7 @@ impl HttpClient {
         apply_defaults(&self.config, &mut parts.headers);
 
         let mut retried = false;
+        let mut nonce_retried = false;
         loop {
             let mut attempt = parts.clone();
             authorizer
@@ -191,7 +192,10 @@ impl HttpClient {
             }
 
             let (head, rejected_body) = response.into_parts();
-            if !retried {
+            // After the credentials retry, only a nonce challenge (RFC 9449 §9) is offered to
+            // the authorizer again.
+            let may_nonce = !nonce_retried && head.headers.contains_key("dpop-nonce");
+            if !retried || may_nonce {
                 let challenge = Challenge::from_response(&parts.uri, &head);
                 let decision = authorizer
                     .on_unauthorized(&challenge)
@@ -200,13 +204,23 @@ impl HttpClient {
                         host: host.to_string(),
                         source,
                     })?;
-                if decision == Retry::Resend {
+                let resend = match decision {
+                    Retry::Resend if !retried => {
+                        retried = true;
+                        true
+                    }
+                    Retry::ResendWithNonce if may_nonce => {
+                        nonce_retried = true;
+                        true
+                    }
+                    _ => false,
+                };
+                if resend {
                     tracing::debug!(
                         host = %host,
                         status = head.status.as_u16(),
                         "credentials rejected; retrying once with refreshed credentials"
                     );
-                    retried = true;
                     // Drain a small, announced body so an HTTP/1.1 connection can go back to
                     // the pool; otherwise dropping it closes the connection.
                     if rejected_body

@@ -563,3 +563,122 @@ async fn body_from_bytes_is_usable_by_adapters() {
     let body = conduit_http::Body::from_bytes(Bytes::from_static(b"abc"));
     assert_eq!(body.collect().await.unwrap(), "abc");
 }
+
+/// Renews its token on a plain challenge and learns the `DPoP-Nonce` of a nonce challenge
+/// (RFC 9449 §9), echoing it in an `x-nonce` header.
+#[derive(Debug, Default)]
+struct NonceLearner {
+    fresh: Mutex<bool>,
+    nonce: Mutex<Option<String>>,
+    challenges: AtomicUsize,
+}
+
+impl Authorizer for NonceLearner {
+    fn authorize<'a>(
+        &'a self,
+        request: &'a mut http::request::Parts,
+    ) -> BoxFuture<'a, Result<(), AuthHookError>> {
+        let token = if *self.fresh.lock().unwrap() {
+            "Bearer fresh"
+        } else {
+            "Bearer stale"
+        };
+        request
+            .headers
+            .insert(AUTHORIZATION, HeaderValue::from_static(token));
+        if let Some(nonce) = self.nonce.lock().unwrap().clone() {
+            request
+                .headers
+                .insert("x-nonce", HeaderValue::try_from(nonce).unwrap());
+        }
+        Box::pin(async { Ok(()) })
+    }
+
+    fn on_unauthorized<'a>(
+        &'a self,
+        challenge: &'a Challenge,
+    ) -> BoxFuture<'a, Result<Retry, AuthHookError>> {
+        self.challenges.fetch_add(1, Ordering::SeqCst);
+        let decision = match challenge.headers().get("dpop-nonce") {
+            Some(nonce) => {
+                *self.nonce.lock().unwrap() = Some(nonce.to_str().unwrap().to_owned());
+                Retry::ResendWithNonce
+            }
+            None => {
+                *self.fresh.lock().unwrap() = true;
+                Retry::Resend
+            }
+        };
+        Box::pin(async move { Ok(decision) })
+    }
+}
+
+/// 401 without a fresh token; 401 `use_dpop_nonce` with `DPoP-Nonce: n-<hit>` without the
+/// nonce of an earlier answer (or always, when `always_nonce`); else 200.
+async fn nonce_server(always_nonce: bool) -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let addr = serve(move |req: Request<hyper::body::Incoming>| {
+        let hit = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let fresh =
+                req.headers().get(AUTHORIZATION).map(|v| v.as_bytes()) == Some(b"Bearer fresh");
+            let has_nonce = req.headers().contains_key("x-nonce");
+            if !fresh {
+                let mut resp = text(401, "no token");
+                resp.headers_mut()
+                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("DPoP"));
+                resp
+            } else if always_nonce || !has_nonce {
+                let mut resp = text(401, "nonce required");
+                resp.headers_mut().insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"DPoP error="use_dpop_nonce""#),
+                );
+                resp.headers_mut().insert(
+                    "dpop-nonce",
+                    HeaderValue::try_from(format!("n-{hit}")).unwrap(),
+                );
+                resp
+            } else {
+                text(200, "ok")
+            }
+        }
+    })
+    .await;
+    (format!("http://{addr}/mcp"), hits)
+}
+
+#[tokio::test]
+async fn a_nonce_challenge_after_renewed_credentials_gets_its_own_retry() {
+    let (url, hits) = nonce_server(false).await;
+    let auth = Arc::new(NonceLearner::default());
+    let client = client(HttpConfig::builder().authorizer(auth.clone()));
+    let response = client.send(get(url)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        3,
+        "token retry, then nonce retry"
+    );
+    assert_eq!(auth.challenges.load(Ordering::SeqCst), 2);
+    assert_eq!(auth.nonce.lock().unwrap().as_deref(), Some("n-1"));
+}
+
+#[tokio::test]
+async fn only_one_nonce_retry_per_request() {
+    let (url, hits) = nonce_server(true).await;
+    let auth = Arc::new(NonceLearner::default());
+    let client = client(HttpConfig::builder().authorizer(auth.clone()));
+    let err = client.send(get(url)).await.unwrap_err();
+    assert!(
+        matches!(err, HttpError::Unauthorized { status, .. } if status == StatusCode::UNAUTHORIZED),
+        "{err:?}"
+    );
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        3,
+        "one credentials and one nonce retry"
+    );
+    assert_eq!(auth.challenges.load(Ordering::SeqCst), 2);
+}

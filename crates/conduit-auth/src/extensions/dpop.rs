@@ -173,7 +173,8 @@ fn header(value: String) -> Result<HeaderValue, TokenError> {
 }
 
 /// Presents a DPoP-bound token from `source` as `Authorization: DPoP <token>` with a fresh
-/// proof on every request; on a 401 invalidates the token and retries once.
+/// proof on every request; on a 401 invalidates the token and retries once, and on a
+/// `use_dpop_nonce` challenge learns the resource's `DPoP-Nonce` and retries once with it.
 #[derive(Debug, Clone)]
 pub struct DpopAuthorizer {
     prover: DpopProver,
@@ -227,9 +228,16 @@ impl Authorizer for DpopAuthorizer {
             let nonce_challenge = challenge
                 .www_authenticate_str()
                 .any(|v| v.contains("use_dpop_nonce"));
-            if !nonce_challenge {
-                self.source.invalidate();
+            if let Ok(url) = Url::parse(&challenge.uri().to_string()) {
+                if self.prover.learn_nonce(&url, challenge.headers()) && nonce_challenge {
+                    return Ok(Retry::ResendWithNonce);
+                }
             }
+            if nonce_challenge {
+                // A nonce challenge without a nonce: the token is fine, nothing new to try.
+                return Ok(Retry::GiveUp);
+            }
+            self.source.invalidate();
             Ok(Retry::Resend)
         })
     }

@@ -85,7 +85,10 @@ impl OAuthAuthorizer {
         })?;
         Ok(OAuthAuthorizer {
             inner: Arc::new(Inner {
-                http: OAuthHttp::new(http.without_authorizer()),
+                http: match config.dpop.clone() {
+                    Some(prover) => OAuthHttp::new(http.without_authorizer()).with_dpop(prover),
+                    None => OAuthHttp::new(http.without_authorizer()),
+                },
                 server,
                 config,
                 state: Mutex::new(State::default()),
@@ -533,11 +536,30 @@ impl Authorizer for OAuthAuthorizer {
     ) -> BoxFuture<'a, Result<(), AuthHookError>> {
         Box::pin(async move {
             self.refresh_if_expiring().await;
-            let token = self
+            let access = self
                 .state()
                 .grant
                 .as_ref()
-                .map(|g| format!("Bearer {}", g.access_token.expose()));
+                .map(|g| g.access_token.expose().to_owned());
+            let token = match (&self.inner.config.dpop, access) {
+                (Some(prover), Some(access)) => {
+                    let url = Url::parse(&request.uri.to_string())
+                        .map_err(|_| AuthHookError::new("the request URI is not a URL"))?;
+                    let proof = prover
+                        .proof(request.method.as_str(), &url, Some(&access))
+                        .map_err(|e| {
+                            AuthHookError::with_source("could not sign a DPoP proof", e)
+                        })?;
+                    request.headers.insert(
+                        crate::extensions::dpop::DPOP_HEADER,
+                        HeaderValue::try_from(proof)
+                            .map_err(|_| AuthHookError::new("invalid DPoP proof header"))?,
+                    );
+                    Some(format!("DPoP {access}"))
+                }
+                (None, access) => access.map(|a| format!("Bearer {a}")),
+                (Some(_), None) => None,
+            };
             if let Some(token) = token {
                 let mut value = HeaderValue::try_from(token).map_err(|_| {
                     AuthHookError::new(
@@ -555,6 +577,19 @@ impl Authorizer for OAuthAuthorizer {
         &'a self,
         challenge: &'a Challenge,
     ) -> BoxFuture<'a, Result<Retry, AuthHookError>> {
-        Box::pin(async move { self.handle_rejection(challenge).await.map_err(hook_error) })
+        Box::pin(async move {
+            if let Some(prover) = &self.inner.config.dpop {
+                let nonce_challenge = challenge.status() == http::StatusCode::UNAUTHORIZED
+                    && challenge
+                        .www_authenticate_str()
+                        .any(|v| v.contains("use_dpop_nonce"));
+                if let Ok(url) = Url::parse(&challenge.uri().to_string()) {
+                    if prover.learn_nonce(&url, challenge.headers()) && nonce_challenge {
+                        return Ok(Retry::ResendWithNonce);
+                    }
+                }
+            }
+            self.handle_rejection(challenge).await.map_err(hook_error)
+        })
     }
 }

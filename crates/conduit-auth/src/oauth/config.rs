@@ -27,6 +27,7 @@ pub struct OAuthConfig {
     pub(crate) refresh_margin: Duration,
     pub(crate) flow_timeout: Duration,
     pub(crate) handler: Arc<dyn AuthorizationCodeHandler>,
+    pub(crate) dpop: Option<crate::extensions::dpop::DpopProver>,
 }
 
 impl Default for OAuthConfig {
@@ -44,6 +45,7 @@ impl Default for OAuthConfig {
             refresh_margin: Duration::from_secs(60),
             flow_timeout: Duration::from_secs(600),
             handler: Arc::new(LoopbackBrowser::new()),
+            dpop: None,
         }
     }
 }
@@ -137,6 +139,15 @@ impl OAuthConfig {
     /// Who visits the authorization URL (default [`LoopbackBrowser`]).
     pub fn handler(mut self, handler: Arc<dyn AuthorizationCodeHandler>) -> Self {
         self.handler = handler;
+        self
+    }
+
+    /// Sender-constrains the tokens with DPoP (RFC 9449): token requests carry a proof signed
+    /// by `prover` (retried once with the authorization server's nonce on `use_dpop_nonce`),
+    /// and requests to the resource use `Authorization: DPoP <token>` with a fresh proof
+    /// bound to the token (`ath`); a resource's `use_dpop_nonce` challenge is honoured once.
+    pub fn dpop(mut self, prover: crate::extensions::dpop::DpopProver) -> Self {
+        self.dpop = Some(prover);
         self
     }
 }

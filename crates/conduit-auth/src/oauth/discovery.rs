@@ -27,7 +27,8 @@ impl BearerChallenge {
             let mut in_bearer = false;
             for (scheme, name, val) in tokenize(value) {
                 if let Some(scheme) = scheme {
-                    in_bearer = scheme.eq_ignore_ascii_case("bearer");
+                    in_bearer = scheme.eq_ignore_ascii_case("bearer")
+                        || scheme.eq_ignore_ascii_case("dpop");
                 }
                 if !in_bearer {
                     continue;
