@@ -39,6 +39,7 @@ pub mod skills;
 #[cfg(feature = "stdio")]
 mod stdio;
 mod subscribe;
+pub mod tasks;
 pub mod subscriptions;
 mod transports;
 
@@ -49,6 +50,7 @@ pub use handler::{ClientHandler, Handlers};
 pub use lifecycle::LifecycleMode;
 pub use notifications::NotificationStream;
 pub use progress::CancelHandle;
+pub use tasks::TaskHandle;
 pub use transports::endpoint_url;
 
 #[cfg(feature = "identity")]
