@@ -39,8 +39,8 @@ pub mod skills;
 #[cfg(feature = "stdio")]
 mod stdio;
 mod subscribe;
-pub mod tasks;
 pub mod subscriptions;
+pub mod tasks;
 mod transports;
 
 pub use builder::{ClientBuilder, RetryPolicy, TransportKind, CLIENT_NAME};

@@ -118,7 +118,8 @@ impl TaskHandle {
 
     /// A 2025-11-25 handle from a `CreateTaskResult`'s task.
     pub(crate) fn from_task(client: &Client, tool: &str, task: Task, timeout: Duration) -> Self {
-        let mut handle = TaskHandle::new(client, Era::Stateful, tool, task.task_id.clone(), timeout);
+        let mut handle =
+            TaskHandle::new(client, Era::Stateful, tool, task.task_id.clone(), timeout);
         handle.apply_task(task);
         handle
     }
@@ -208,8 +209,11 @@ impl TaskHandle {
         Ok(left)
     }
 
-    async fn task_request(&self, method: &str, params: Value) -> Result<Value, Error> {
+    async fn task_request(&self, method: &str, mut params: Value) -> Result<Value, Error> {
         let timeout = self.remaining(method)?;
+        if self.era == Era::Stateless {
+            params["_meta"] = opt_in_meta(&self.client);
+        }
         self.client
             .request_with(method, Some(params), CallOptions::timeout(timeout))
             .await
@@ -300,12 +304,20 @@ impl TaskHandle {
                     break;
                 }
             }
-            if self.status == TaskStatus::InputRequired && self.era == Era::Stateless {
-                self.provide_input().await?;
-                continue;
+            if self.status == TaskStatus::InputRequired {
+                match self.era {
+                    Era::Stateless => {
+                        self.provide_input().await?;
+                        continue;
+                    }
+                    // 2025-11-25: the server's requests arrive while `tasks/result` waits.
+                    Era::Stateful => break,
+                }
             }
             self.pause().await?;
-            self.refresh().await?;
+            if self.refresh().await?.is_terminal() {
+                break;
+            }
         }
         self.outcome().await
     }
@@ -378,9 +390,8 @@ impl TaskHandle {
             .await?;
         match self.era {
             Era::Stateful => {
-                let task: Task = serde_json::from_value(value).map_err(|e| {
-                    Error::protocol("tasks/cancel", format!("malformed task: {e}"))
-                })?;
+                let task: Task = serde_json::from_value(value)
+                    .map_err(|e| Error::protocol("tasks/cancel", format!("malformed task: {e}")))?;
                 self.apply_task(task);
             }
             // The extension acknowledges with an empty result; the status settles afterwards.
@@ -390,6 +401,22 @@ impl TaskHandle {
         }
         Ok(self.status.clone())
     }
+}
+
+/// `_meta` opting one stateless request into the tasks extension: the client's capabilities
+/// with the extension added (the other per-request keys are filled in by the client).
+fn opt_in_meta(client: &Client) -> Value {
+    let mut caps = match &client.settings().capabilities {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
+    };
+    let extensions = caps
+        .entry("extensions")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(ext) = extensions {
+        ext.insert(TASKS_EXTENSION.into(), json!({}));
+    }
+    json!({ conduit_protocol::mcp::meta_keys::CLIENT_CAPABILITIES: caps })
 }
 
 /// Whether a raw `tools/call` result is a 2026 task handle.
@@ -439,8 +466,7 @@ impl Client {
                     .is_some_and(|t| t.supports_tool_call())
                 {
                     return Err(unsupported(
-                        "the server does not declare capabilities.tasks.requests.tools.call"
-                            .into(),
+                        "the server does not declare capabilities.tasks.requests.tools.call".into(),
                     ));
                 }
             }
@@ -494,21 +520,7 @@ impl Client {
                 params.insert("task".into(), Value::Object(task));
             }
             Era::Stateless => {
-                // Per-request opt-in: the extension in this request's client capabilities.
-                let mut caps = match &self.settings().capabilities {
-                    Value::Object(m) => m.clone(),
-                    _ => Map::new(),
-                };
-                let extensions = caps
-                    .entry("extensions")
-                    .or_insert_with(|| Value::Object(Map::new()));
-                if let Value::Object(ext) = extensions {
-                    ext.insert(TASKS_EXTENSION.into(), json!({}));
-                }
-                params.insert(
-                    "_meta".into(),
-                    json!({ conduit_protocol::mcp::meta_keys::CLIENT_CAPABILITIES: caps }),
-                );
+                params.insert("_meta".into(), opt_in_meta(self));
             }
         }
         let timeout = options.timeout.unwrap_or(self.settings().timeout);
