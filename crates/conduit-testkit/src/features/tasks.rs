@@ -49,14 +49,16 @@ pub(crate) fn definitions() -> Vec<Value> {
             "title": "Long task",
             "description": "A long-running job that may run as a task; answers with its `label` argument.",
             "inputSchema": { "type": "object", "properties": { "label": { "type": "string" } } },
-            "execution": { "taskSupport": "optional" }
+            "execution": { "taskSupport": "optional" },
+            "annotations": { "title": "Long task", "readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": false }
         }),
         json!({
             "name": "task_required",
             "title": "Task required",
             "description": "A long-running job that must run as a task.",
             "inputSchema": { "type": "object", "properties": { "label": { "type": "string" } } },
-            "execution": { "taskSupport": "required" }
+            "execution": { "taskSupport": "required" },
+            "annotations": { "title": "Task required", "readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": false }
         }),
     ]
 }
