@@ -785,12 +785,15 @@ impl Client {
             }
         }
         let timeout = options.timeout.unwrap_or(self.inner.settings.timeout);
+        let started = tokio::time::Instant::now();
         let value = self
             .request_with("tools/call", Some(Value::Object(params)), options)
             .await?;
         // A 2026 server may answer with a task (tasks extension): wait on it transparently.
         let value = if self.era() == Some(Era::Stateless) && crate::tasks::is_task_result(&value) {
-            let task = crate::tasks::TaskHandle::from_detailed(self, name, value, timeout)?;
+            // The task's wait shares the call's one deadline.
+            let left = timeout.saturating_sub(started.elapsed());
+            let task = crate::tasks::TaskHandle::from_detailed(self, name, value, left)?;
             serde_json::to_value(task.wait().await?)
                 .map_err(|e| Error::protocol("tools/call", e.to_string()))?
         } else {

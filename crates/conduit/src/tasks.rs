@@ -276,11 +276,11 @@ impl TaskHandle {
         let wake = Instant::now() + interval.min(left);
         tokio::select! {
             _ = tokio::time::sleep_until(wake) => {}
-            n = self.updates.recv() => {
-                if let Some(n) = n {
-                    self.apply_notification(n);
-                }
-            }
+            n = self.updates.recv() => match n {
+                Some(n) => self.apply_notification(n),
+                // No more notifications: sleep out the interval rather than poll in a loop.
+                None => tokio::time::sleep_until(wake).await,
+            },
         }
         Ok(())
     }
