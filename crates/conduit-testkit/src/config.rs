@@ -75,6 +75,9 @@ pub struct GatewayConfig {
     pub(crate) datagrout: bool,
     pub(crate) oauth: Option<crate::oauth::OAuthConfig>,
     pub(crate) mtls: Option<crate::ca::TestCa>,
+    pub(crate) task_polls: u32,
+    pub(crate) task_poll_interval_ms: u64,
+    pub(crate) tasks_unsolicited: bool,
 }
 
 impl Default for GatewayConfig {
@@ -97,6 +100,9 @@ impl Default for GatewayConfig {
             datagrout: false,
             oauth: None,
             mtls: None,
+            task_polls: 2,
+            task_poll_interval_ms: 10,
+            tasks_unsolicited: false,
         }
     }
 }
@@ -213,6 +219,28 @@ impl GatewayConfig {
     #[must_use]
     pub fn mtls(mut self, ca: crate::ca::TestCa) -> Self {
         self.mtls = Some(ca);
+        self
+    }
+
+    /// How many `tasks/get` polls a task takes to complete (default 2; at least 1).
+    #[must_use]
+    pub fn task_polls(mut self, polls: u32) -> Self {
+        self.task_polls = polls.max(1);
+        self
+    }
+
+    /// The poll interval the gateway suggests for its tasks (default 10 ms).
+    #[must_use]
+    pub fn task_poll_interval(mut self, interval: std::time::Duration) -> Self {
+        self.task_poll_interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// 2026-07-28: answer `long_task` with a task even when the request did not opt into the
+    /// tasks extension (default `false`), as a server that ignores the opt-in would.
+    #[must_use]
+    pub fn tasks_unsolicited(mut self, enabled: bool) -> Self {
+        self.tasks_unsolicited = enabled;
         self
     }
 

@@ -47,6 +47,8 @@ pub(crate) struct State {
     pub(crate) client_answers: Mutex<HashMap<String, tokio::sync::oneshot::Sender<Value>>>,
     /// `requestState` values issued by `input_required` results and not yet redeemed.
     pub(crate) request_states: Mutex<std::collections::HashSet<String>>,
+    /// MCP tasks (see `features::tasks`).
+    pub(crate) mcp_tasks: crate::features::tasks::TaskStore,
 }
 
 impl State {
@@ -67,6 +69,7 @@ impl State {
             ws: crate::ws::Hub::default(),
             client_answers: Mutex::new(HashMap::new()),
             request_states: Mutex::new(std::collections::HashSet::new()),
+            mcp_tasks: crate::features::tasks::TaskStore::default(),
         }
     }
 

@@ -27,7 +27,7 @@ fn error_code(v: &Value) -> i64 {
 // ---------------------------------------------------------------- stateful era
 
 /// Every tool the gateway lists, in order.
-const ALL_TOOLS: [&str; 10] = [
+const ALL_TOOLS: [&str; 12] = [
     "echo",
     "add",
     "slow",
@@ -38,6 +38,8 @@ const ALL_TOOLS: [&str; 10] = [
     "ask_roots",
     "log",
     "touch_resource",
+    "long_task",
+    "task_required",
 ];
 
 #[tokio::test]

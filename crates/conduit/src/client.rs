@@ -784,9 +784,21 @@ impl Client {
                 )))
             }
         }
+        let timeout = options.timeout.unwrap_or(self.inner.settings.timeout);
+        let started = tokio::time::Instant::now();
         let value = self
             .request_with("tools/call", Some(Value::Object(params)), options)
             .await?;
+        // A 2026 server may answer with a task (tasks extension): wait on it transparently.
+        let value = if self.era() == Some(Era::Stateless) && crate::tasks::is_task_result(&value) {
+            // The task's wait shares the call's one deadline.
+            let left = timeout.saturating_sub(started.elapsed());
+            let task = crate::tasks::TaskHandle::from_detailed(self, name, value, left)?;
+            serde_json::to_value(task.wait().await?)
+                .map_err(|e| Error::protocol("tools/call", e.to_string()))?
+        } else {
+            value
+        };
         let result: CallToolResult = serde_json::from_value(value)
             .map_err(|e| Error::protocol("tools/call", e.to_string()))?;
         crate::datagrout::ledger::after_call(self, ledger_key, &result);

@@ -95,6 +95,14 @@ pub enum Error {
     /// The builder's configuration is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A task operation the server or the tool does not support (see [`crate::tasks`]).
+    #[error("tool `{tool}` cannot be called as a task: {reason}")]
+    TaskUnsupported {
+        /// The tool (or method) concerned.
+        tool: String,
+        /// Why: the server declares no task support, the tool forbids tasks, …
+        reason: String,
+    },
     /// Loading, registering or rotating the mTLS identity failed.
     #[cfg(feature = "identity")]
     #[error("mTLS identity: {0}")]

@@ -40,6 +40,7 @@ pub mod skills;
 mod stdio;
 mod subscribe;
 pub mod subscriptions;
+pub mod tasks;
 mod transports;
 
 pub use builder::{ClientBuilder, RetryPolicy, TransportKind, CLIENT_NAME};
@@ -49,6 +50,7 @@ pub use handler::{ClientHandler, Handlers};
 pub use lifecycle::LifecycleMode;
 pub use notifications::NotificationStream;
 pub use progress::CancelHandle;
+pub use tasks::TaskHandle;
 pub use transports::endpoint_url;
 
 #[cfg(feature = "identity")]

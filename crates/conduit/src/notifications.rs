@@ -82,6 +82,11 @@ impl NotificationStream {
     pub async fn recv(&mut self) -> Option<ServerNotification> {
         self.rx.recv().await
     }
+
+    /// The next notification already queued, if any.
+    pub(crate) fn try_recv(&mut self) -> Result<ServerNotification, mpsc::error::TryRecvError> {
+        self.rx.try_recv()
+    }
 }
 
 impl futures_core::Stream for NotificationStream {

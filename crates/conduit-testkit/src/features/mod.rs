@@ -5,4 +5,5 @@ pub(crate) mod completion;
 pub(crate) mod pagination;
 pub(crate) mod prompts;
 pub(crate) mod resources;
+pub(crate) mod tasks;
 pub(crate) mod tools;

@@ -129,6 +129,7 @@ pub(crate) fn definitions() -> Vec<Value> {
     ]
     .into_iter()
     .chain(super::client_asks::definitions())
+    .chain(super::tasks::definitions())
     .collect()
 }
 
@@ -200,6 +201,7 @@ pub(crate) async fn call(ctx: &CallCtx, params: &Value) -> Result<Value, RpcErro
             None,
             false,
         )),
+        other if super::tasks::handles(other) => super::tasks::call(ctx, other, params, &args),
         other if super::client_asks::handles(other) => {
             super::client_asks::call(ctx, other, params, &args).await
         }

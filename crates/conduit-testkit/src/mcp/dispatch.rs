@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use crate::features::{completion, pagination, prompts, resources, tools};
+use crate::features::{completion, pagination, prompts, resources, tasks, tools};
 use crate::jsonrpc::{error_response, result_response, RpcError};
 use crate::mcp::versions::{LEGACY_VERSIONS, STATELESS_VERSIONS};
 use crate::state::{lock, State};
@@ -58,6 +58,10 @@ const STATEFUL_METHODS: &[&str] = &[
     "prompts/get",
     "logging/setLevel",
     "completion/complete",
+    "tasks/get",
+    "tasks/result",
+    "tasks/list",
+    "tasks/cancel",
 ];
 
 const STATELESS_METHODS: &[&str] = &[
@@ -70,6 +74,9 @@ const STATELESS_METHODS: &[&str] = &[
     "prompts/list",
     "prompts/get",
     "completion/complete",
+    "tasks/get",
+    "tasks/update",
+    "tasks/cancel",
 ];
 
 /// 2026-07-28 operations whose results carry `ttlMs` and `cacheScope`.
@@ -103,14 +110,16 @@ pub(crate) fn capabilities(era: &Era) -> Value {
             "resources": { "subscribe": true, "listChanged": true },
             "prompts": { "listChanged": false },
             "logging": {},
-            "completions": {}
+            "completions": {},
+            "tasks": crate::features::tasks::stateful_capability()
         }),
         // No resource subscriptions (`subscriptions/listen` is not served) and no logging/setLevel.
         Era::Stateless => json!({
             "tools": {},
             "resources": {},
             "prompts": {},
-            "completions": {}
+            "completions": {},
+            "extensions": { (crate::features::tasks::TASKS_EXTENSION): {} }
         }),
     }
 }
@@ -193,6 +202,8 @@ async fn call(ctx: &CallCtx, method: &str, params: &Value) -> Result<Value, RpcE
         "prompts/list" => page(ctx, "prompts", "prompts", prompts::list(), params),
         "prompts/get" => prompts::get(params),
         "completion/complete" => completion::complete(params),
+        "tasks/list" => page(ctx, "tasks", "tasks", tasks::list(ctx), params),
+        m if m.starts_with("tasks/") => tasks::method(ctx, m, params),
         // `initialize` is answered by the transport, which owns sessions.
         other => Err(RpcError::method_not_found(other)),
     }
