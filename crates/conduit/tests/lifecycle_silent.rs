@@ -38,16 +38,18 @@ async fn auto_falls_back_to_initialize_when_discover_goes_unanswered() {
 #[tokio::test]
 async fn both_failures_are_reported_when_the_fallback_fails_too() {
     let gw = silent_legacy_gateway().await;
-    let mut faults = Faults::default();
-    faults.initialize_version = Some("1999-01-01".into());
-    gw.set_faults(faults);
-    let err = Client::builder(gw.url())
+    gw.set_faults(Faults {
+        initialize_version: Some("1999-01-01".into()),
+        ..Faults::default()
+    });
+    let Err(err) = Client::builder(gw.url())
         .timeout(Duration::from_secs(30))
         .discover_timeout(Duration::from_millis(300))
         .connect()
         .await
-        .err()
-        .expect("no session can begin");
+    else {
+        panic!("no session can begin");
+    };
     match &err {
         Error::Handshake {
             discover,
@@ -73,12 +75,13 @@ async fn both_failures_are_reported_when_the_fallback_fails_too() {
 
 #[tokio::test]
 async fn a_zero_discover_timeout_is_a_configuration_error() {
-    let err = Client::builder("http://127.0.0.1:9/mcp")
+    let Err(err) = Client::builder("http://127.0.0.1:9/mcp")
         .discover_timeout(Duration::ZERO)
         .connect()
         .await
-        .err()
-        .expect("refused");
+    else {
+        panic!("refused");
+    };
     assert!(matches!(err, Error::Config(_)), "{err:?}");
     assert!(err.to_string().contains("discover timeout"), "{err}");
 }
