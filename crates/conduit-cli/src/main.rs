@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod auth_cmd;
+mod call;
 mod conformance;
 mod conformance_auth_ext;
 mod datagrout;
@@ -159,7 +160,8 @@ enum ToolsCmd {
         after_help = "Example:\n  conduit --url http://127.0.0.1:8080/mcp tools list --json"
     )]
     List,
-    /// Call a tool.
+    /// Call a tool. Progress goes to stderr (a bar on a terminal, JSON lines with --json);
+    /// Ctrl-C cancels the call and exits with 130.
     #[command(
         after_help = "Example:\n  conduit --url http://127.0.0.1:8080/mcp tools call add --args '{\"a\":2,\"b\":3}'"
     )]
@@ -441,9 +443,7 @@ async fn tools(client: &Client, cmd: ToolsCmd, json: bool) -> Result<(), Failure
         }
         ToolsCmd::Call { name, args } => {
             let args = parse_args(&args)?;
-            let result = client
-                .call_tool_raw(&name, args, conduit::CallOptions::default())
-                .await?;
+            let result = call::call(client, &name, args, json).await?;
             if json {
                 output::json(&result);
             } else {

@@ -46,7 +46,13 @@ pub enum DiscoverRejection {
     Http405,
     /// HTTP 200 with JSON-RPC error -32002 "Server not initialized".
     NotInitialized,
+    /// No answer: the request is held open (until the client gives up, the gateway stops, or
+    /// two minutes pass, then -32601), as a legacy server may do.
+    Silent,
 }
+
+/// How long a [`DiscoverRejection::Silent`] gateway holds a `server/discover` request.
+pub(crate) const SILENT_DISCOVER_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Configuration of a [`TestGateway`](crate::TestGateway), built with chained methods.
 ///

@@ -77,6 +77,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     client_info: Implementation,
     lifecycle: LifecycleMode,
+    discover_timeout: Option<Duration>,
     stateful_version: String,
     use_intelligent_interface: Option<bool>,
     listen_stream: bool,
@@ -112,6 +113,7 @@ impl ClientBuilder {
             connect_timeout: Duration::from_secs(10),
             client_info: default_client_info(),
             lifecycle: LifecycleMode::Auto,
+            discover_timeout: None,
             stateful_version: LATEST_STATEFUL_VERSION.to_owned(),
             use_intelligent_interface: None,
             listen_stream: true,
@@ -186,6 +188,19 @@ impl ClientBuilder {
     /// How to begin the session (default [`LifecycleMode::Auto`]).
     pub fn lifecycle(mut self, mode: LifecycleMode) -> Self {
         self.lifecycle = mode;
+        self
+    }
+
+    /// The deadline of the `server/discover` probe of [`LifecycleMode::Auto`] (default: the
+    /// request timeout, at most 10 s). A stateful-era server may leave `server/discover`
+    /// unanswered; when this passes, the client falls back to `initialize`. The explicit
+    /// [`LifecycleMode::Stateless`] waits the full request timeout instead.
+    pub fn discover_timeout(mut self, timeout: Duration) -> Self {
+        if timeout.is_zero() {
+            self.errors
+                .push("the discover timeout must be greater than zero".into());
+        }
+        self.discover_timeout = Some(timeout);
         self
     }
 
@@ -420,6 +435,9 @@ impl ClientBuilder {
             timeout: self.timeout,
             client_info: self.client_info,
             lifecycle: self.lifecycle,
+            discover_timeout: self
+                .discover_timeout
+                .unwrap_or_else(|| self.timeout.min(crate::lifecycle::DEFAULT_DISCOVER_TIMEOUT)),
             stateful_version: self.stateful_version,
             capabilities,
             use_intelligent_interface,

@@ -130,6 +130,8 @@ pub(crate) struct ClientSettings {
     pub(crate) timeout: Duration,
     pub(crate) client_info: Implementation,
     pub(crate) lifecycle: LifecycleMode,
+    /// The deadline of `LifecycleMode::Auto`'s `server/discover` probe.
+    pub(crate) discover_timeout: Duration,
     pub(crate) stateful_version: String,
     pub(crate) capabilities: Value,
     pub(crate) use_intelligent_interface: bool,
@@ -173,6 +175,8 @@ pub(crate) struct ClientInner {
     pub(crate) log_level: Mutex<Option<conduit_protocol::mcp::LoggingLevel>>,
     /// Cached lists (see [`crate::subscriptions`]).
     pub(crate) cache: crate::subscriptions::ListCache,
+    /// `notifications/cancelled` being sent; [`Client::close`] waits (boundedly) for them.
+    cancels_pending: tokio::sync::watch::Sender<usize>,
 }
 
 impl Drop for ClientInner {
@@ -279,6 +283,7 @@ impl Client {
             in_flight: settings_in_flight.map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
             tool_headers: Default::default(),
             hub: Hub::default(),
+            cancels_pending: tokio::sync::watch::Sender::new(0),
             server_requests: Mutex::new(HashMap::new()),
             log_level: Mutex::new(None),
             cache: Default::default(),
@@ -866,11 +871,15 @@ impl Client {
     }
 
     /// Ends the session (HTTP: `DELETE`) and stops background work. Later calls fail with
-    /// [`Error::Closed`].
+    /// [`Error::Closed`]. `notifications/cancelled` of calls cancelled or dropped just before
+    /// are let out first (waiting at most a few seconds).
     pub async fn close(&self) -> Result<(), Error> {
         if self.inner.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        // Let cancellation notices of abandoned calls go out first (each is itself bounded).
+        let mut pending = self.inner.cancels_pending.subscribe();
+        let _ = tokio::time::timeout(CANCEL_FLUSH, pending.wait_for(|n| *n == 0)).await;
         let result = self.inner.transport.close().await;
         if let Ok(mut d) = self.inner.dispatcher.lock() {
             if let Some(task) = d.take() {
@@ -914,6 +923,9 @@ impl Drop for ProgressRoute {
 /// stream (stdio: [`StatelessCancellation::Notification`]). Over Streamable HTTP in the
 /// stateless era closing the response stream is the signal, which dropping the transport
 /// future already does.
+/// How long [`Client::close`] waits for pending `notifications/cancelled` to go out.
+const CANCEL_FLUSH: Duration = Duration::from_secs(3);
+
 struct CancelOnDrop {
     client: Weak<ClientInner>,
     id: Option<RequestId>,
@@ -955,6 +967,7 @@ impl Drop for CancelOnDrop {
         };
         let ctx = inner.context(&self.negotiated, None);
         let params = json!({ "requestId": id, "reason": self.reason });
+        inner.cancels_pending.send_modify(|n| *n += 1);
         handle.spawn(async move {
             let n = Notification::new("notifications/cancelled", Some(params));
             let sent =
@@ -962,6 +975,9 @@ impl Drop for CancelOnDrop {
             if !matches!(sent, Ok(Ok(()))) {
                 tracing::debug!("could not deliver notifications/cancelled");
             }
+            inner
+                .cancels_pending
+                .send_modify(|n| *n = n.saturating_sub(1));
         });
     }
 }

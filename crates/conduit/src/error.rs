@@ -65,6 +65,16 @@ pub enum Error {
         /// The deadline that passed.
         after: Duration,
     },
+    /// [`LifecycleMode::Auto`](crate::LifecycleMode::Auto) could not begin a session: the
+    /// `server/discover` probe failed in a way that allows a stateful-era server (e.g. it went
+    /// unanswered), and the `initialize` fallback failed too. Both failures are kept.
+    #[error("could not begin a session: `server/discover` failed ({discover}), and the `initialize` fallback failed too: {initialize}")]
+    Handshake {
+        /// Why `server/discover` failed.
+        discover: Box<Error>,
+        /// Why `initialize` failed.
+        initialize: Box<Error>,
+    },
     /// The server chose a protocol version this client does not speak.
     #[error("the server answered with protocol version {received}, which this client does not support (it offered {offered})")]
     UnsupportedVersion {

@@ -8,7 +8,11 @@
 //!   `initialize` when the server is of the stateful era — it answers method-not-found, HTTP
 //!   400/404/405, "not initialized", or an unsupported-version error that lists no stateless
 //!   version. The outcome is remembered per URL for the life of the process, so later
-//!   connections to the same server skip the probe.
+//!   connections to the same server skip the probe. A legacy server may also leave
+//!   `server/discover` unanswered: the probe has its own short deadline
+//!   ([`ClientBuilder::discover_timeout`](crate::ClientBuilder::discover_timeout), default the
+//!   request timeout but at most 10 s), on whose expiry the client falls back to `initialize`;
+//!   if that fails too, [`Error::Handshake`] carries both failures.
 //!
 //! **Transports without a handshake.** DataGrout's JSON-RPC (`/rpc`) and WebSocket endpoints
 //! serve requests with no `initialize` or `server/discover` first, and the reference SDK sends
@@ -21,6 +25,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use conduit_protocol::jsonrpc::codes;
 use conduit_protocol::mcp::{Implementation, ServerCapabilities};
@@ -37,6 +42,10 @@ pub const LATEST_STATEFUL_VERSION: &str = "2025-11-25";
 /// Every stateful revision this client accepts in an `initialize` answer, newest first.
 pub const SUPPORTED_STATEFUL_VERSIONS: [&str; 4] =
     ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
+/// The longest default deadline of [`LifecycleMode::Auto`]'s `server/discover` probe (see
+/// [`ClientBuilder::discover_timeout`](crate::ClientBuilder::discover_timeout)).
+pub const DEFAULT_DISCOVER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `_meta` key carrying the protocol version of a stateless request.
 pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
@@ -103,10 +112,33 @@ pub(crate) async fn establish(client: &Client) -> Result<Negotiated, Error> {
             if remembered(&url) == Some(Era::Stateful) {
                 return initialize(client).await;
             }
-            match discover(client).await {
+            let probe_deadline = client.settings().discover_timeout;
+            let probe = match tokio::time::timeout(probe_deadline, discover(client)).await {
+                Ok(outcome) => outcome,
+                // Dropping the probe abandons the request (its stream is closed).
+                Err(_) => Err(Error::Timeout {
+                    method: "server/discover".into(),
+                    after: probe_deadline,
+                }),
+            };
+            match probe {
                 Ok(n) => {
                     remember(&url, Era::Stateless);
                     Ok(n)
+                }
+                Err(e @ Error::Timeout { .. }) => {
+                    // A legacy server may leave `server/discover` unanswered.
+                    tracing::debug!(error = %e, "server/discover unanswered; falling back to initialize");
+                    match initialize(client).await {
+                        Ok(n) => {
+                            remember(&url, Era::Stateful);
+                            Ok(n)
+                        }
+                        Err(init) => Err(Error::Handshake {
+                            discover: Box::new(e),
+                            initialize: Box::new(init),
+                        }),
+                    }
                 }
                 Err(e) if is_stateful_server(&e) => {
                     tracing::debug!(error = %e, "server/discover refused; falling back to initialize");

@@ -168,7 +168,7 @@ async fn post(state: &Arc<State>, req: &HttpRequest) -> Response<Body> {
     match state.config.era {
         EraSupport::Both if is_discover || has_meta_version => stateless::post(state, headers, msg).await,
         EraSupport::Both => stateful::post(state, headers, msg).await,
-        EraSupport::StatefulOnly if is_discover => stateful::reject_discover(state, &msg),
+        EraSupport::StatefulOnly if is_discover => stateful::reject_discover(state, &msg).await,
         EraSupport::StatefulOnly => stateful::post(state, headers, msg).await,
         EraSupport::StatelessOnly if msg.method() == Some("initialize") => rpc_error(
             StatusCode::NOT_FOUND,

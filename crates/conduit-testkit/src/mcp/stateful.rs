@@ -165,9 +165,24 @@ async fn initialize(state: &Arc<State>, id: &Value, params: &Value) -> Response<
 }
 
 /// How a stateful-only server refuses `server/discover`.
-pub(super) fn reject_discover(state: &State, msg: &Incoming) -> Response<Body> {
+pub(super) async fn reject_discover(state: &State, msg: &Incoming) -> Response<Body> {
     let id = msg.id();
     match state.config.discover_rejection {
+        DiscoverRejection::Silent => {
+            let mut shutdown = state.shutdown_receiver();
+            let stopped = async {
+                while !*shutdown.borrow_and_update() {
+                    if shutdown.changed().await.is_err() {
+                        return;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(crate::config::SILENT_DISCOVER_LIMIT, stopped).await;
+            json(
+                StatusCode::OK,
+                &error_response(&id, &RpcError::method_not_found("server/discover")),
+            )
+        }
         DiscoverRejection::MethodNotFound => json(
             StatusCode::OK,
             &error_response(&id, &RpcError::method_not_found("server/discover")),
