@@ -66,3 +66,15 @@ proptest! {
         }
     }
 }
+
+/// Regression (found by the `jsonrpc_parse` fuzz target): a float such as `11e-26` must survive
+/// parse → serialise → parse unchanged, so numbers are carried verbatim (serde_json's
+/// `float_roundtrip`).
+#[test]
+fn floats_round_trip_exactly() {
+    let input =
+        br#"{"jsonrpc":"2.0","method":"nication","params":{"progode":11e-26,"=pppppppppppp":0}}"#;
+    let message = Message::parse(input).unwrap();
+    let again = Message::parse(&message.to_vec()).unwrap();
+    assert_eq!(again, message);
+}
