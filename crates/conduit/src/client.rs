@@ -219,6 +219,29 @@ impl ClientInner {
     }
 }
 
+/// `{name, arguments?}` params of `tools/call` and `prompts/get`; the arguments must be a JSON
+/// object (or null for none).
+pub(crate) fn named_params(
+    kind: &str,
+    name: &str,
+    arguments: Value,
+) -> Result<Map<String, Value>, Error> {
+    let mut params = Map::new();
+    params.insert("name".into(), Value::String(name.to_owned()));
+    match arguments {
+        Value::Null => {}
+        Value::Object(_) => {
+            params.insert("arguments".into(), arguments);
+        }
+        _ => {
+            return Err(Error::Config(format!(
+                "the arguments of {kind} `{name}` must be a JSON object"
+            )))
+        }
+    }
+    Ok(params)
+}
+
 /// Methods that are safe to send twice.
 fn is_idempotent(method: &str) -> bool {
     matches!(
@@ -776,19 +799,7 @@ impl Client {
         options: CallOptions,
     ) -> Result<CallToolResult, Error> {
         let ledger_key = crate::datagrout::ledger::ledger_key(name, &arguments);
-        let mut params = Map::new();
-        params.insert("name".into(), Value::String(name.to_owned()));
-        match arguments {
-            Value::Null => {}
-            Value::Object(_) => {
-                params.insert("arguments".into(), arguments);
-            }
-            _ => {
-                return Err(Error::Config(format!(
-                    "the arguments of tool `{name}` must be a JSON object"
-                )))
-            }
-        }
+        let params = named_params("tool", name, arguments)?;
         let timeout = options.timeout.unwrap_or(self.inner.settings.timeout);
         let started = tokio::time::Instant::now();
         let value = self
@@ -839,19 +850,7 @@ impl Client {
 
     /// Gets a prompt with its arguments (`Value::Null` for none).
     pub async fn get_prompt(&self, name: &str, arguments: Value) -> Result<GetPromptResult, Error> {
-        let mut params = Map::new();
-        params.insert("name".into(), Value::String(name.to_owned()));
-        match arguments {
-            Value::Null => {}
-            Value::Object(_) => {
-                params.insert("arguments".into(), arguments);
-            }
-            _ => {
-                return Err(Error::Config(format!(
-                    "the arguments of prompt `{name}` must be a JSON object"
-                )))
-            }
-        }
+        let params = named_params("prompt", name, arguments)?;
         self.request_typed("prompts/get", Some(Value::Object(params)))
             .await
     }

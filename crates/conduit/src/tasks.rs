@@ -497,19 +497,7 @@ impl Client {
                 "its execution.taskSupport is \"forbidden\"".into(),
             ));
         }
-        let mut params = Map::new();
-        params.insert("name".into(), Value::String(name.to_owned()));
-        match arguments {
-            Value::Null => {}
-            Value::Object(_) => {
-                params.insert("arguments".into(), arguments);
-            }
-            _ => {
-                return Err(Error::Config(format!(
-                    "the arguments of tool `{name}` must be a JSON object"
-                )))
-            }
-        }
+        let mut params = crate::client::named_params("tool", name, arguments)?;
         match era {
             Era::Stateful => {
                 let mut task = Map::new();
