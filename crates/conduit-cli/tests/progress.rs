@@ -51,10 +51,11 @@ async fn json_progress_lines_on_stderr_in_both_eras() {
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .collect();
-        // Steps 1 and 2 precede the response by a whole step; the last notification is
-        // written right before the response and may lose the race with it in the client.
-        assert!(
-            (2..=3).contains(&lines.len()),
+        // The last notification is written right before the response: the client still
+        // delivers it before the call returns.
+        assert_eq!(
+            lines.len(),
+            3,
             "{era:?}: one line per notification: {stderr}"
         );
         for (i, line) in lines.iter().enumerate() {

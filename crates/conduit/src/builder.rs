@@ -449,6 +449,7 @@ impl ClientBuilder {
             identity,
         };
         let (tx, rx) = tokio::sync::mpsc::channel(conduit_transport::INBOUND_CAPACITY);
+        let flush_tx = tx.downgrade();
         let transport: Arc<dyn conduit_transport::Transport> = match self.transport {
             TransportKind::Mcp => {
                 let defaults = conduit_transport_http::StreamableHttpConfig::default();
@@ -473,7 +474,7 @@ impl ClientBuilder {
         let transport: Arc<dyn conduit_transport::Transport> = Arc::new(
             conduit_transport::retry::Retrying::new(transport, self.retry),
         );
-        Client::start(transport, rx, settings).await
+        Client::start(transport, rx, Some(flush_tx), settings).await
     }
 }
 

@@ -177,6 +177,12 @@ pub(crate) struct ClientInner {
     pub(crate) cache: crate::subscriptions::ListCache,
     /// `notifications/cancelled` being sent; [`Client::close`] waits (boundedly) for them.
     cancels_pending: tokio::sync::watch::Sender<usize>,
+    /// The transport's inbound channel, for flush markers (weak: the channel still closes when
+    /// the transport lets go of it).
+    inbound_tx: Option<tokio::sync::mpsc::WeakSender<Inbound>>,
+    /// Flush markers waiting for the dispatcher, by number.
+    flushes: Mutex<HashMap<u64, tokio::sync::oneshot::Sender<()>>>,
+    next_flush: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for ClientInner {
@@ -195,6 +201,35 @@ impl ClientInner {
             .lock()
             .ok()
             .and_then(|n| n.as_deref().cloned())
+    }
+
+    /// Waits (at most [`FLUSH_LIMIT`]) until the dispatcher has handled every message the
+    /// transport delivered before this call: transports queue a request's notifications before
+    /// they resolve its response, so after a response this lets its last progress updates
+    /// through before the progress route goes away.
+    async fn flush_inbound(&self) {
+        let Some(tx) = self.inbound_tx.as_ref().and_then(|w| w.upgrade()) else {
+            return;
+        };
+        let n = self.next_flush.fetch_add(1, Ordering::Relaxed);
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        if let Ok(mut f) = self.flushes.lock() {
+            f.insert(n, done);
+        }
+        let marker =
+            Inbound::Notification(Notification::new(FLUSH_METHOD, Some(json!({ "flush": n }))));
+        let waited = tokio::time::timeout(FLUSH_LIMIT, async move {
+            if tx.send(marker).await.is_ok() {
+                let _ = flushed.await;
+            }
+        })
+        .await;
+        if waited.is_err() {
+            tracing::debug!("inbound flush timed out; late progress updates may be dropped");
+        }
+        if let Ok(mut f) = self.flushes.lock() {
+            f.remove(&n);
+        }
     }
 
     /// The negotiated state without cloning it (the request hot path).
@@ -287,6 +322,7 @@ impl Client {
     pub(crate) async fn start(
         transport: Arc<dyn Transport>,
         inbound: InboundReceiver,
+        inbound_tx: Option<tokio::sync::mpsc::WeakSender<Inbound>>,
         settings: ClientSettings,
     ) -> Result<Client, Error> {
         let settings_in_flight = settings.max_in_flight;
@@ -310,6 +346,9 @@ impl Client {
             server_requests: Mutex::new(HashMap::new()),
             log_level: Mutex::new(None),
             cache: Default::default(),
+            inbound_tx,
+            flushes: Mutex::new(HashMap::new()),
+            next_flush: std::sync::atomic::AtomicU64::new(0),
         });
         let task = tokio::spawn(dispatch(Arc::downgrade(&inner), inbound));
         if let Ok(mut d) = inner.dispatcher.lock() {
@@ -506,7 +545,7 @@ impl Client {
             } else {
                 (None, None)
             };
-            let _progress_route = if options.progress.is_some() || activity_tx.is_some() {
+            let progress_route = if options.progress.is_some() || activity_tx.is_some() {
                 let token = format!(
                     "conduit-{}",
                     self.inner.progress_tokens.fetch_add(1, Ordering::Relaxed)
@@ -583,6 +622,13 @@ impl Client {
                 }
                 Ok(Ok(response)) => {
                     cancel.disarm();
+                    if progress_route.is_some() {
+                        // Progress the server sent before its response is in the inbound
+                        // queue ahead of the marker: once the marker is through, every such
+                        // update has reached the caller's receiver.
+                        self.inner.flush_inbound().await;
+                    }
+                    drop(progress_route);
                     let value = match response.outcome {
                         Outcome::Result(v) => v,
                         Outcome::Error(e) => {
@@ -1014,10 +1060,28 @@ async fn dispatch(client: Weak<ClientInner>, mut inbound: InboundReceiver) {
                 registry.insert(key, task.abort_handle());
                 drop(registry);
             }
+            Inbound::Notification(n) if n.method == FLUSH_METHOD => {
+                let number = n
+                    .params
+                    .as_ref()
+                    .and_then(|p| p.get("flush"))
+                    .and_then(Value::as_u64);
+                let waiter = number.and_then(|k| inner.flushes.lock().ok()?.remove(&k));
+                if let Some(waiter) = waiter {
+                    let _ = waiter.send(());
+                }
+            }
             Inbound::Notification(n) => on_notification(&inner, n).await,
         }
     }
 }
+
+/// The method of the client's own flush markers on its inbound channel (never sent on the
+/// wire; a server sending it can at most release a flush early).
+const FLUSH_METHOD: &str = "conduit/internal/flush";
+
+/// The longest a call waits for its progress updates to be flushed after its response.
+const FLUSH_LIMIT: Duration = Duration::from_secs(1);
 
 /// Answers one server request with the client's handler (see [`crate::handler`]).
 async fn answer(inner: &ClientInner, request: Request) -> Response {
