@@ -12,7 +12,9 @@
 //! collected into a [`Handlers`]. Only what a handler declares in
 //! [`ClientHandler::capabilities`] is advertised to the server, and only that is answered:
 //! anything else gets `-32601` (method not found), or `-32602` for an elicitation mode that
-//! was not declared.
+//! was not declared. A sampling conversation that breaks the spec's tool-use constraints is
+//! refused with `-32602` before the handler sees it, and an accepted form answer that does
+//! not match its `requestedSchema` is not sent (see [`crate::validate`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -320,6 +322,7 @@ pub(crate) async fn fulfil(
                     "sampling with tools was requested, but this client did not declare `sampling.tools`",
                 ));
             }
+            crate::validate::sampling_messages(&p.messages)?;
             encode(&handler.create_message(p).await?)
         }
         methods::ELICITATION_CREATE if capabilities.elicitation.is_some() => {
@@ -331,6 +334,17 @@ pub(crate) async fn fulfil(
                     let mut result = handler.elicit_form(form).await?;
                     if handler.apply_elicitation_defaults() {
                         apply_defaults(&mut result, &schema);
+                    }
+                    if result.action == ElicitAction::Accept {
+                        let content = result.content.clone().unwrap_or_default();
+                        if let Err(problem) = crate::validate::form_answer(&content, &schema) {
+                            // Never send the server data it did not ask for: the handler's
+                            // answer is refused instead (an application bug, so a warning).
+                            tracing::warn!(%problem, "an elicitation answer does not match its requested schema");
+                            return Err(ErrorObject::internal(format!(
+                                "the client's answer does not match the requested schema: {problem}"
+                            )));
+                        }
                     }
                     encode(&result)
                 }

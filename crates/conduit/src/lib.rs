@@ -42,6 +42,7 @@ mod subscribe;
 pub mod subscriptions;
 pub mod tasks;
 mod transports;
+pub mod validate;
 
 pub use builder::{ClientBuilder, RetryPolicy, TransportKind, CLIENT_NAME};
 pub use client::{CallOptions, Client, Page};

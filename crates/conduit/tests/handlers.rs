@@ -164,6 +164,72 @@ async fn unhandled_server_requests_get_the_proper_errors() {
 }
 
 #[tokio::test]
+async fn conversations_breaking_the_tool_rules_and_off_schema_answers_are_refused() {
+    let gw = gateway().await;
+    let mixed = json!([
+        {"role": "user", "content": {"type": "text", "text": "weather?"}},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "c1", "name": "weather", "input": {}}]},
+        {"role": "user", "content": [
+            {"type": "text", "text": "here you go:"},
+            {"type": "tool_result", "toolUseId": "c1", "content": []}
+        ]}
+    ]);
+    let unanswered = json!([
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "c1", "name": "weather", "input": {}}]},
+        {"role": "user", "content": {"type": "text", "text": "never mind"}}
+    ]);
+    for mode in ERAS {
+        let client = Client::builder(gw.url())
+            .lifecycle(mode)
+            .on_sampling(true, |_| async move {
+                panic!("the handler must not see a conversation that breaks the rules")
+            })
+            // A buggy handler: `age` must be an integer.
+            .on_elicitation(|_| async move {
+                let mut content = serde_json::Map::new();
+                content.insert("age".into(), json!("old"));
+                Ok(ElicitResult::new(ElicitAction::Accept).content(content))
+            })
+            .connect()
+            .await
+            .unwrap();
+        for (messages, needle) in [(&mixed, "mixed"), (&unanswered, "missing")] {
+            let args = json!({"tools": true, "messages": messages});
+            let (code, message) = refusal(&client, mode, "ask_sampling", args).await;
+            assert_eq!(code, -32602, "{mode:?}");
+            assert!(message.contains(needle), "{mode:?}: {message}");
+        }
+        let (code, message) =
+            refusal(&client, mode, "ask_elicitation", json!({"strict": true})).await;
+        assert_eq!(code, -32603, "{mode:?}");
+        assert!(message.contains("`age`"), "{mode:?}: {message}");
+        client.close().await.unwrap();
+    }
+}
+
+/// The error code and message the client answered a server question with: reported back by
+/// the gateway in the stateful era, a typed error of the call in the stateless era.
+async fn refusal(client: &Client, mode: LifecycleMode, tool: &str, args: Value) -> (i64, String) {
+    match mode {
+        LifecycleMode::Stateless => {
+            match client
+                .call_tool_raw(tool, args, CallOptions::default())
+                .await
+            {
+                Err(Error::InputRequest { code, message, .. }) => (code, message),
+                other => panic!("{tool}: expected a refused input request, got {other:?}"),
+            }
+        }
+        _ => {
+            let answer = ask(client, tool, args).await;
+            let code = answer["error"]["code"].as_i64().unwrap_or_default();
+            let message = answer["error"]["message"].as_str().unwrap_or_default();
+            (code, message.to_owned())
+        }
+    }
+}
+
+#[tokio::test]
 async fn mrtr_retries_with_a_new_id_and_the_state_unchanged() {
     let gw = gateway().await;
     let client = with_handlers(Client::builder(gw.url()).lifecycle(LifecycleMode::Stateless))

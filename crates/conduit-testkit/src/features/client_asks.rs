@@ -92,6 +92,10 @@ fn question(name: &str, args: &Value) -> (&'static str, Value, &'static str) {
                 "maxTokens": 50,
                 "systemPrompt": "Answer briefly."
             });
+            // A test may supply the conversation (e.g. one breaking the tool-use rules).
+            if let Some(messages) = args.get("messages") {
+                params["messages"] = messages.clone();
+            }
             if args.get("tools").and_then(Value::as_bool) == Some(true) {
                 params["tools"] = json!([{ "name": "calculator", "inputSchema": { "type": "object", "properties": { "expr": { "type": "string" } } } }]);
                 params["toolChoice"] = json!({ "mode": "auto" });
@@ -105,6 +109,18 @@ fn question(name: &str, args: &Value) -> (&'static str, Value, &'static str) {
                 "message": "Please sign in",
                 "url": "https://example.test/consent",
                 "elicitationId": "el-1"
+            }),
+            "elicitation",
+        ),
+        "ask_elicitation" if args.get("strict").and_then(Value::as_bool) == Some(true) => (
+            "elicitation/create",
+            json!({
+                "message": "How old are you?",
+                "requestedSchema": {
+                    "type": "object",
+                    "properties": { "age": { "type": "integer", "minimum": 0 } },
+                    "required": ["age"]
+                }
             }),
             "elicitation",
         ),
