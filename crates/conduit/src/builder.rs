@@ -87,6 +87,7 @@ pub struct ClientBuilder {
     max_response_bytes: Option<usize>,
     max_in_flight: Option<usize>,
     budget: Option<f64>,
+    keepalive: Option<Duration>,
     transport_options: crate::transports::TransportOptions,
     #[cfg(feature = "auth")]
     oauth: Option<conduit_auth::OAuthConfig>,
@@ -123,6 +124,7 @@ impl ClientBuilder {
             max_response_bytes: None,
             max_in_flight: None,
             budget: None,
+            keepalive: None,
             transport_options: Default::default(),
             errors: Vec::new(),
             #[cfg(feature = "auth")]
@@ -264,6 +266,14 @@ impl ClientBuilder {
                 .push("max_response_bytes must be greater than zero".into());
         }
         self.max_response_bytes = Some(limit);
+        self
+    }
+
+    /// Pings the server every `interval` to notice a dead connection early (default: off).
+    /// The outcome is [`Client::health`](crate::Client::health); see [`crate::keepalive`]. An
+    /// interval of zero turns keep-alive off.
+    pub fn keepalive(mut self, interval: Duration) -> Self {
+        self.keepalive = (!interval.is_zero()).then_some(interval);
         self
     }
 
@@ -442,6 +452,7 @@ impl ClientBuilder {
             capabilities,
             use_intelligent_interface,
             max_in_flight: self.max_in_flight,
+            keepalive: self.keepalive,
             budget: self.budget,
             handler,
             client_capabilities,

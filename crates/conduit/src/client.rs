@@ -137,6 +137,8 @@ pub(crate) struct ClientSettings {
     pub(crate) use_intelligent_interface: bool,
     pub(crate) max_in_flight: Option<usize>,
     pub(crate) budget: Option<f64>,
+    /// The keep-alive interval, when on (see [`crate::keepalive`]).
+    pub(crate) keepalive: Option<Duration>,
     /// Answers what the server asks of the client.
     pub(crate) handler: Arc<dyn ClientHandler>,
     /// `handler.capabilities()`, typed, as advertised.
@@ -183,6 +185,8 @@ pub(crate) struct ClientInner {
     /// Flush markers waiting for the dispatcher, by number.
     flushes: Mutex<HashMap<u64, tokio::sync::oneshot::Sender<()>>>,
     next_flush: std::sync::atomic::AtomicU64,
+    /// What the keep-alive probes found.
+    health: crate::keepalive::HealthSender,
 }
 
 impl Drop for ClientInner {
@@ -349,6 +353,7 @@ impl Client {
             inbound_tx,
             flushes: Mutex::new(HashMap::new()),
             next_flush: std::sync::atomic::AtomicU64::new(0),
+            health: crate::keepalive::HealthSender::new(Default::default()),
         });
         let task = tokio::spawn(dispatch(Arc::downgrade(&inner), inbound));
         if let Ok(mut d) = inner.dispatcher.lock() {
@@ -356,6 +361,9 @@ impl Client {
         }
         let client = Client { inner };
         client.establish(0).await?;
+        if let Some(interval) = client.inner.settings.keepalive {
+            crate::keepalive::spawn(&client.inner, interval);
+        }
         Ok(client)
     }
 
@@ -468,6 +476,15 @@ impl Client {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.inner.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn from_inner(inner: Arc<ClientInner>) -> Client {
+        Client { inner }
+    }
+
+    /// Where the keep-alive task publishes the connection's health.
+    pub(crate) fn health_sender(&self) -> &crate::keepalive::HealthSender {
+        &self.inner.health
     }
 
     pub(crate) fn inner(&self) -> &Arc<ClientInner> {
