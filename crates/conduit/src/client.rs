@@ -43,6 +43,9 @@ pub struct CallOptions {
     /// `reset_timeout_on_progress` is). Updates that the receiver is too slow to take are
     /// dropped rather than stalling the response stream.
     pub progress: Option<tokio::sync::mpsc::Sender<ProgressNotificationParams>>,
+    /// Called with each of the call's progress notifications, in order (also attaches a
+    /// progress token). Runs on the client's dispatcher: keep it quick.
+    pub on_progress: Option<crate::progress::ProgressCallback>,
     /// Declares a `tools/call` safe to execute twice, so that it may be retried after a failure
     /// that might have reached the server (a timeout, a lost connection, HTTP 502/504), and
     /// resent by a reconnecting transport (WebSocket) instead of failing with
@@ -80,6 +83,16 @@ impl CallOptions {
         sender: tokio::sync::mpsc::Sender<ProgressNotificationParams>,
     ) -> Self {
         self.progress = Some(sender);
+        self
+    }
+
+    /// Calls `f` with each progress notification of the call (see
+    /// [`CallOptions::on_progress`](CallOptions#structfield.on_progress)).
+    pub fn on_progress(
+        mut self,
+        f: impl Fn(ProgressNotificationParams) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_progress = Some(crate::progress::ProgressCallback::new(f));
         self
     }
 
@@ -562,7 +575,10 @@ impl Client {
             } else {
                 (None, None)
             };
-            let progress_route = if options.progress.is_some() || activity_tx.is_some() {
+            let progress_route = if options.progress.is_some()
+                || options.on_progress.is_some()
+                || activity_tx.is_some()
+            {
                 let token = format!(
                     "conduit-{}",
                     self.inner.progress_tokens.fetch_add(1, Ordering::Relaxed)
@@ -572,6 +588,7 @@ impl Client {
                     token_key(&Value::String(token)),
                     ProgressSink {
                         user: options.progress.clone(),
+                        callback: options.on_progress.clone(),
                         activity: activity_tx,
                     },
                 ))

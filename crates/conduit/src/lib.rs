@@ -26,6 +26,7 @@
 #[cfg(feature = "auth")]
 mod auth_builder;
 mod builder;
+pub mod call_stream;
 mod client;
 pub mod datagrout;
 mod error;
@@ -46,13 +47,14 @@ mod transports;
 pub mod validate;
 
 pub use builder::{ClientBuilder, RetryPolicy, TransportKind, CLIENT_NAME};
+pub use call_stream::{CallEvent, CallStream};
 pub use client::{CallOptions, Client, Page};
 pub use error::Error;
 pub use handler::{ClientHandler, Handlers};
 pub use keepalive::{Health, HealthState};
 pub use lifecycle::LifecycleMode;
 pub use notifications::NotificationStream;
-pub use progress::CancelHandle;
+pub use progress::{CancelHandle, ProgressCallback};
 pub use tasks::TaskHandle;
 pub use transports::endpoint_url;
 

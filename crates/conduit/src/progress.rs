@@ -14,6 +14,8 @@ use tokio::time::Instant;
 pub(crate) struct ProgressSink {
     /// The caller's receiver, if any.
     pub(crate) user: Option<mpsc::Sender<ProgressNotificationParams>>,
+    /// The caller's callback, if any.
+    pub(crate) callback: Option<ProgressCallback>,
     /// Ticks on every notification (resets the call's idle deadline).
     pub(crate) activity: Option<Arc<watch::Sender<()>>>,
 }
@@ -23,10 +25,32 @@ impl ProgressSink {
         if let Some(a) = &self.activity {
             a.send_replace(());
         }
+        if let Some(callback) = &self.callback {
+            (callback.0)(progress.clone());
+        }
         if let Some(user) = &self.user {
             // A slow consumer loses progress updates rather than stalling the stream.
             let _ = user.try_send(progress);
         }
+    }
+}
+
+/// A function called with each progress notification of a call (see
+/// [`CallOptions::on_progress`](crate::CallOptions::on_progress)). It runs on the client's
+/// dispatcher, in order: keep it quick and never block in it.
+#[derive(Clone)]
+pub struct ProgressCallback(pub(crate) Arc<dyn Fn(ProgressNotificationParams) + Send + Sync>);
+
+impl ProgressCallback {
+    /// Wraps `f`.
+    pub fn new(f: impl Fn(ProgressNotificationParams) + Send + Sync + 'static) -> Self {
+        ProgressCallback(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for ProgressCallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressCallback(..)")
     }
 }
 
