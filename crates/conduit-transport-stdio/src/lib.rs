@@ -10,7 +10,13 @@
 //! * The server's standard error is forwarded to `tracing` (target
 //!   `conduit_transport_stdio::stderr`, level `info`), never treated as an error.
 //! * When the process dies, every pending call fails at once with
-//!   [`TransportError::ProcessExited`], and so does every later call.
+//!   [`TransportError::ProcessExited`] (it may or may not have run: it is never resent). The
+//!   next call starts the server again, per the [`RestartPolicy`] (default: up to 5 restarts
+//!   in a row, with a growing pause, the count reset once a process has lived a minute): in the
+//!   stateless era the call is simply sent to the new process; in the stateful era it fails
+//!   with [`TransportError::SessionExpired`], which makes the client initialise the new process
+//!   and resend the call. With [`RestartPolicy::Never`], or once the budget is spent, every
+//!   later call fails with `ProcessExited`.
 //! * [`StdioTransport::shutdown`] (and [`Transport::close`]) follows the spec: close the
 //!   server's stdin, wait; send `SIGTERM`, wait; send `SIGKILL` — each wait bounded. Dropping the
 //!   last handle kills the process.
@@ -43,7 +49,7 @@ use std::time::Duration;
 
 use conduit_protocol::jsonrpc::{Message, Notification, Request, RequestId, Response};
 use conduit_transport::{
-    BoxFuture, Inbound, InboundSender, RequestContext, StatelessCancellation, Transport,
+    BoxFuture, Era, Inbound, InboundSender, RequestContext, StatelessCancellation, Transport,
     TransportError,
 };
 use tokio::io::{AsyncWriteExt, BufReader};
@@ -64,6 +70,36 @@ const EXIT_STATUS_WAIT: Duration = Duration::from_secs(1);
 /// Outgoing messages queued for the writer task.
 const WRITE_QUEUE: usize = 256;
 
+/// Whether and how often a server process that died is started again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RestartPolicy {
+    /// A dead process stays dead: every later call fails with
+    /// [`TransportError::ProcessExited`].
+    Never,
+    /// The next call after a death starts a new process, at most `max_in_a_row` times in a
+    /// row; a process that lives at least `stable_after` resets the count. Restarts in a row
+    /// pause 100 ms, 200 ms, 400 ms, … (at most 5 s) first, so a crash loop cannot spin.
+    OnNextCall {
+        /// Restarts allowed in a row.
+        max_in_a_row: u32,
+        /// How long a process must live for its death not to count as "in a row".
+        stable_after: Duration,
+    },
+}
+
+impl Default for RestartPolicy {
+    fn default() -> Self {
+        RestartPolicy::OnNextCall {
+            max_in_a_row: 5,
+            stable_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The longest pause before a restart.
+const MAX_RESTART_PAUSE: Duration = Duration::from_secs(5);
+
 /// How to start the server process, and the transport's limits.
 #[derive(Clone)]
 pub struct StdioConfig {
@@ -74,6 +110,7 @@ pub struct StdioConfig {
     max_line_bytes: usize,
     close_grace: Duration,
     terminate_grace: Duration,
+    restart: RestartPolicy,
 }
 
 impl std::fmt::Debug for StdioConfig {
@@ -88,6 +125,7 @@ impl std::fmt::Debug for StdioConfig {
             .field("max_line_bytes", &self.max_line_bytes)
             .field("close_grace", &self.close_grace)
             .field("terminate_grace", &self.terminate_grace)
+            .field("restart", &self.restart)
             .finish()
     }
 }
@@ -103,7 +141,14 @@ impl StdioConfig {
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             close_grace: Duration::from_secs(2),
             terminate_grace: Duration::from_secs(2),
+            restart: RestartPolicy::default(),
         }
+    }
+
+    /// Whether a process that died is started again (default: [`RestartPolicy::default`]).
+    pub fn restart(mut self, policy: RestartPolicy) -> Self {
+        self.restart = policy;
+        self
     }
 
     /// Parses `"<command> <args>"` with shell-like quoting (`'…'`, `"…"`, `\`), without any
@@ -228,6 +273,7 @@ struct Outgoing {
 struct Inner {
     command: String,
     pid: Option<u32>,
+    started: tokio::time::Instant,
     config: StdioConfig,
     writer: Mutex<Option<mpsc::Sender<Outgoing>>>,
     child: tokio::sync::Mutex<Option<Child>>,
@@ -329,14 +375,22 @@ impl Drop for WaiterGuard<'_> {
 ///
 /// Cheap to share behind an `Arc`; many requests may be in flight at once.
 pub struct StdioTransport {
-    inner: Arc<Inner>,
+    /// The current process.
+    current: Mutex<Arc<Inner>>,
+    config: StdioConfig,
+    inbound: InboundSender,
+    command: String,
+    /// Serialises restarts; holds the number of restarts in a row.
+    restarts: tokio::sync::Mutex<u32>,
+    /// Set by `shutdown`: no restart after it.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for StdioTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StdioTransport")
-            .field("command", &self.inner.command)
-            .field("pid", &self.inner.pid)
+            .field("command", &self.command)
+            .field("pid", &self.pid())
             .finish_non_exhaustive()
     }
 }
@@ -345,74 +399,149 @@ impl StdioTransport {
     /// Starts the process and the tasks that read its stdout and stderr. Must be called within
     /// a Tokio runtime. Server requests and notifications are delivered to `inbound`.
     pub fn spawn(config: StdioConfig, inbound: InboundSender) -> Result<Self, TransportError> {
-        let command = config.display();
-        let mut cmd = Command::new(&config.program);
-        cmd.args(&config.args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        for (k, v) in &config.env {
-            cmd.env(k, v);
-        }
-        if let Some(dir) = &config.current_dir {
-            cmd.current_dir(dir);
-        }
-        let mut child = cmd.spawn().map_err(|e| TransportError::Connect {
-            target: command.clone(),
-            source: Box::new(e),
-        })?;
-        let pid = child.id();
-        let (Some(stdin), Some(stdout), Some(stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
-        else {
-            return Err(TransportError::other(format!(
-                "`{command}` started without piped standard streams"
-            )));
-        };
-        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
-        let max_line = config.max_line_bytes;
-        let inner = Arc::new(Inner {
-            command: command.clone(),
-            pid,
+        let inner = start(&config, inbound.clone())?;
+        Ok(StdioTransport {
+            current: Mutex::new(inner),
+            command: config.display(),
             config,
-            writer: Mutex::new(Some(tx)),
-            child: tokio::sync::Mutex::new(Some(child)),
-            pending: Mutex::new(Pending::default()),
-            tasks: Mutex::new(Vec::new()),
-        });
-        tracing::debug!(command = %command, pid, "started the MCP server process");
-        let tasks = vec![
-            tokio::spawn(write_loop(stdin, rx)),
-            tokio::spawn(read_loop(
-                Arc::downgrade(&inner),
-                BufReader::new(stdout),
-                inbound,
-                max_line,
-            )),
-            tokio::spawn(stderr_loop(command, BufReader::new(stderr))),
-        ];
-        if let Ok(mut t) = inner.tasks.lock() {
-            t.extend(tasks);
-        }
-        Ok(StdioTransport { inner })
+            inbound,
+            restarts: tokio::sync::Mutex::new(0),
+            closed: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
-    /// The process id, while it runs.
+    /// The current process.
+    fn current(&self) -> Arc<Inner> {
+        match self.current.lock() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// After `dead` (the process a call found dead) exited: the process to use now, started
+    /// per the restart policy, or `None` when it may not be restarted.
+    async fn restarted(&self, dead: &Arc<Inner>) -> Option<Arc<Inner>> {
+        let RestartPolicy::OnNextCall {
+            max_in_a_row,
+            stable_after,
+        } = self.config.restart
+        else {
+            return None;
+        };
+        let mut in_a_row = self.restarts.lock().await;
+        let now = self.current();
+        if !Arc::ptr_eq(&now, dead) {
+            // Another call restarted it meanwhile.
+            return Some(now);
+        }
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
+        if dead.started.elapsed() >= stable_after {
+            *in_a_row = 0;
+        }
+        if *in_a_row >= max_in_a_row {
+            tracing::error!(command = %self.command, restarts = *in_a_row, "the MCP server process keeps dying; not restarting it again");
+            return None;
+        }
+        let pause = Duration::from_millis(100)
+            .saturating_mul(1u32 << (*in_a_row).min(6))
+            .min(MAX_RESTART_PAUSE);
+        tokio::time::sleep(pause).await;
+        match start(&self.config, self.inbound.clone()) {
+            Ok(fresh) => {
+                *in_a_row += 1;
+                tracing::warn!(command = %self.command, pid = fresh.pid, restart = *in_a_row, "restarted the MCP server process");
+                if let Ok(mut c) = self.current.lock() {
+                    *c = fresh.clone();
+                }
+                Some(fresh)
+            }
+            Err(e) => {
+                tracing::error!(command = %self.command, error = %e, "could not restart the MCP server process");
+                None
+            }
+        }
+    }
+}
+
+/// Starts the process and its reader, writer and stderr tasks.
+fn start(config: &StdioConfig, inbound: InboundSender) -> Result<Arc<Inner>, TransportError> {
+    let config = config.clone();
+    let command = config.display();
+    let mut cmd = Command::new(&config.program);
+    cmd.args(&config.args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in &config.env {
+        cmd.env(k, v);
+    }
+    if let Some(dir) = &config.current_dir {
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd.spawn().map_err(|e| TransportError::Connect {
+        target: command.clone(),
+        source: Box::new(e),
+    })?;
+    let pid = child.id();
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(TransportError::other(format!(
+            "`{command}` started without piped standard streams"
+        )));
+    };
+    let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+    let max_line = config.max_line_bytes;
+    let inner = Arc::new(Inner {
+        command: command.clone(),
+        pid,
+        started: tokio::time::Instant::now(),
+        config,
+        writer: Mutex::new(Some(tx)),
+        child: tokio::sync::Mutex::new(Some(child)),
+        pending: Mutex::new(Pending::default()),
+        tasks: Mutex::new(Vec::new()),
+    });
+    tracing::debug!(command = %command, pid, "started the MCP server process");
+    let tasks = vec![
+        tokio::spawn(write_loop(stdin, rx)),
+        tokio::spawn(read_loop(
+            Arc::downgrade(&inner),
+            BufReader::new(stdout),
+            inbound,
+            max_line,
+        )),
+        tokio::spawn(stderr_loop(command, BufReader::new(stderr))),
+    ];
+    if let Ok(mut t) = inner.tasks.lock() {
+        t.extend(tasks);
+    }
+    Ok(inner)
+}
+
+impl StdioTransport {
+    /// The id of the current process.
     pub fn pid(&self) -> Option<u32> {
-        self.inner.pid
+        self.current().pid
     }
 
     /// The command that was started, as one line.
     pub fn command(&self) -> &str {
-        &self.inner.command
+        &self.command
     }
 
     /// Shuts the server down per the spec: closes its stdin and waits; then sends `SIGTERM` and
     /// waits; then sends `SIGKILL`. Each wait is bounded (see [`StdioConfig::shutdown_grace`]).
     /// Pending calls fail with [`TransportError::Closed`]. Calling it again is harmless.
     pub async fn shutdown(&self) -> Result<ShutdownOutcome, TransportError> {
-        let inner = &self.inner;
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        // A restart under way finishes before the current process is taken.
+        drop(self.restarts.lock().await);
+        let inner = &self.current();
         inner.fail_all(Dead::Closed);
         // Dropping the writer's sender lets it finish the queue and close stdin.
         if let Ok(mut w) = inner.writer.lock() {
@@ -434,8 +563,29 @@ impl StdioTransport {
         outcome
     }
 
-    async fn request_inner(&self, request: Request) -> Result<Response, TransportError> {
-        let inner = &*self.inner;
+    async fn request_inner(
+        &self,
+        request: Request,
+        ctx: RequestContext,
+    ) -> Result<Response, TransportError> {
+        let mut current = self.current();
+        if let Some(Dead::Exited(_)) = current.dead() {
+            if let Some(fresh) = self.restarted(&current).await {
+                if ctx.era == Era::Stateful {
+                    // The new process knows nothing of the old session: the client
+                    // initialises it and sends this call again.
+                    return Err(TransportError::SessionExpired {
+                        session: format!(
+                            "process {} of `{}`",
+                            current.pid.unwrap_or(0),
+                            self.command
+                        ),
+                    });
+                }
+                current = fresh;
+            }
+        }
+        let inner = &*current;
         let id = request.id.clone();
         let (tx, rx) = oneshot::channel();
         {
@@ -671,9 +821,9 @@ impl Transport for StdioTransport {
     fn request(
         &self,
         request: Request,
-        _ctx: RequestContext,
+        ctx: RequestContext,
     ) -> BoxFuture<'_, Result<Response, TransportError>> {
-        Box::pin(self.request_inner(request))
+        Box::pin(self.request_inner(request, ctx))
     }
 
     fn notify(
@@ -681,7 +831,11 @@ impl Transport for StdioTransport {
         notification: Notification,
         _ctx: RequestContext,
     ) -> BoxFuture<'_, Result<(), TransportError>> {
-        Box::pin(self.inner.write(Message::Notification(notification)))
+        Box::pin(async move {
+            self.current()
+                .write(Message::Notification(notification))
+                .await
+        })
     }
 
     fn respond(
@@ -689,7 +843,7 @@ impl Transport for StdioTransport {
         response: Response,
         _ctx: RequestContext,
     ) -> BoxFuture<'_, Result<(), TransportError>> {
-        Box::pin(self.inner.write(Message::Response(response)))
+        Box::pin(async move { self.current().write(Message::Response(response)).await })
     }
 
     fn stateless_cancellation(&self) -> StatelessCancellation {
@@ -699,7 +853,7 @@ impl Transport for StdioTransport {
     fn close(&self) -> BoxFuture<'_, Result<(), TransportError>> {
         Box::pin(async move {
             let outcome = self.shutdown().await?;
-            tracing::debug!(command = %self.inner.command, ?outcome, "the MCP server process stopped");
+            tracing::debug!(command = %self.command, ?outcome, "the MCP server process stopped");
             Ok(())
         })
     }

@@ -131,18 +131,80 @@ async fn server_requests_are_answered_in_the_stateful_era() {
 }
 
 #[tokio::test]
-async fn a_crashing_server_fails_the_call_with_a_typed_error() {
-    let client = connect(LifecycleMode::Auto).await;
-    let err = client
-        .call_tool("crash", json!({"code": 7}))
+async fn a_crashing_server_fails_the_call_and_the_next_call_restarts_it() {
+    for (mode, era) in [
+        (LifecycleMode::Auto, Era::Stateless),
+        (LifecycleMode::Stateful, Era::Stateful),
+    ] {
+        let client = connect(mode).await;
+        let err = client
+            .call_tool("crash", json!({"code": 7}))
+            .await
+            .unwrap_err();
+        match err {
+            Error::Transport(TransportError::ProcessExited { status, .. }) => {
+                assert_eq!(status, "exited with status 7", "{mode:?}")
+            }
+            other => panic!("{mode:?}: expected ProcessExited, got {other:?}"),
+        }
+        // The next call runs on a new process (initialised again in the stateful era).
+        let tools = client.list_tools().await.unwrap();
+        assert!(tools.iter().any(|t| t.name == "echo"), "{mode:?}");
+        assert_eq!(client.era(), Some(era));
+        let r = client
+            .call_tool("echo", json!({"message": "back"}))
+            .await
+            .unwrap();
+        assert_eq!(text(&r), "back", "{mode:?}");
+        client.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn restarts_stop_when_the_policy_says_so() {
+    use conduit::transport_stdio::{RestartPolicy, StdioConfig};
+    let never = StdioConfig::new(support::echo_server()).restart(RestartPolicy::Never);
+    let client = conduit::ClientBuilder::stdio(never)
+        .connect()
+        .await
+        .unwrap();
+    client
+        .call_tool("crash", json!({"code": 1}))
         .await
         .unwrap_err();
-    match err {
-        Error::Transport(TransportError::ProcessExited { status, .. }) => {
-            assert_eq!(status, "exited with status 7")
-        }
-        other => panic!("expected ProcessExited, got {other:?}"),
+    let later = client.list_tools().await.unwrap_err();
+    assert!(
+        matches!(
+            later,
+            Error::Transport(TransportError::ProcessExited { .. })
+        ),
+        "{later:?}"
+    );
+    client.close().await.unwrap();
+
+    // A crash loop: two restarts in a row are allowed, the third death is final.
+    let twice = StdioConfig::new(support::echo_server()).restart(RestartPolicy::OnNextCall {
+        max_in_a_row: 2,
+        stable_after: Duration::from_secs(3600),
+    });
+    let client = conduit::ClientBuilder::stdio(twice)
+        .connect()
+        .await
+        .unwrap();
+    for round in 0..2 {
+        client
+            .call_tool("crash", json!({"code": 1}))
+            .await
+            .unwrap_err();
+        client
+            .list_tools()
+            .await
+            .unwrap_or_else(|e| panic!("restart {round}: {e:?}"));
     }
+    client
+        .call_tool("crash", json!({"code": 1}))
+        .await
+        .unwrap_err();
     let later = client.list_tools().await.unwrap_err();
     assert!(
         matches!(

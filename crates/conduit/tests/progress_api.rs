@@ -105,7 +105,10 @@ async fn dropping_a_call_stream_cancels_the_call() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(!sent.is_empty(), "dropping the stream sends notifications/cancelled");
+    assert!(
+        !sent.is_empty(),
+        "dropping the stream sends notifications/cancelled"
+    );
     let call_id = gw.requests_for("tools/call")[0].body.as_ref().unwrap()["id"].clone();
     assert_eq!(
         sent[0].body.as_ref().unwrap()["params"]["requestId"],
