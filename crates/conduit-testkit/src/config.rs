@@ -84,6 +84,7 @@ pub struct GatewayConfig {
     pub(crate) task_polls: u32,
     pub(crate) task_poll_interval_ms: u64,
     pub(crate) tasks_unsolicited: bool,
+    pub(crate) list_ttl_ms: u64,
 }
 
 impl Default for GatewayConfig {
@@ -109,6 +110,7 @@ impl Default for GatewayConfig {
             task_polls: 2,
             task_poll_interval_ms: 10,
             tasks_unsolicited: false,
+            list_ttl_ms: 0,
         }
     }
 }
@@ -247,6 +249,15 @@ impl GatewayConfig {
     #[must_use]
     pub fn tasks_unsolicited(mut self, enabled: bool) -> Self {
         self.tasks_unsolicited = enabled;
+        self
+    }
+
+    /// The `ttlMs` caching hint put on `tools/list`, `prompts/list`, `resources/list` and
+    /// `resources/templates/list` results (default 0: "fetch every time"). A positive value is
+    /// sent in both eras, so that a client's list cache can be tested in either.
+    #[must_use]
+    pub fn list_ttl_ms(mut self, ttl_ms: u64) -> Self {
+        self.list_ttl_ms = ttl_ms;
         self
     }
 

@@ -62,6 +62,7 @@ mod ws;
 pub use ca::{fingerprint, IssuedCertificate, MtlsRequest, TestCa};
 pub use config::{DiscoverRejection, EraSupport, GatewayConfig, ResponseMode};
 pub use faults::Faults;
+pub use features::subscriptions::{ListenRecord, ListenState};
 pub use gateway::TestGateway;
 pub use oauth::{OAuthConfig, TokenRequestRecord};
 pub use record::RecordedRequest;

@@ -161,6 +161,9 @@ pub(super) async fn post(state: &Arc<State>, headers: &HeaderMap, msg: Incoming)
                     RpcError::method_not_found(&method),
                 );
             }
+            if method == "subscriptions/listen" {
+                return crate::features::subscriptions::open(state, id, &params);
+            }
             answer(
                 state,
                 Answer {
