@@ -215,6 +215,12 @@ impl TestGateway {
         crate::features::subscriptions::end_all(&self.state)
     }
 
+    /// Closes every open `subscriptions/listen` stream abruptly (the end of the body, no
+    /// result), as a broken connection would. Returns how many were closed.
+    pub fn drop_listens(&self) -> usize {
+        crate::features::subscriptions::drop_all(&self.state)
+    }
+
     /// The JSON-RPC endpoint, `http://ADDR/rpc`.
     pub fn rpc_url(&self) -> String {
         format!("{}/rpc", self.base_url())

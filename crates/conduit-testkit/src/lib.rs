@@ -31,7 +31,8 @@
 //! Served features: tools `echo`, `add`, `slow`, `fail`, `schema_tool`; resources
 //! `test://text/1`…`test://text/5`, `test://blob/1` and the template `test://items/{id}`;
 //! prompts `greeting` and `plain`; `completion/complete`; `logging/setLevel` and `ping` (stateful
-//! era only).
+//! era only); `subscriptions/listen` (stateless era), fed by the same change notifications as the
+//! stateful `GET` stream ([`TestGateway::notify_list_changed`], [`TestGateway::update_resource`]).
 //!
 //! It also plays a DataGrout gateway: the `data-grout/...` meta-tools (discover, perform, guide,
 //! plan, flows, Prism, Logic, Warden, …), fake integrations such as `salesforce@1/get_lead@1`,

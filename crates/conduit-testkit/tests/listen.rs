@@ -1,7 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `subscriptions/listen` on the wire (2026-07-28), driven over raw HTTP.
 
-#[allow(dead_code)]
 mod common;
 
 use std::time::Duration;
@@ -163,12 +162,22 @@ async fn list_ttl_is_configurable() {
     let gw = TestGateway::start(GatewayConfig::default().list_ttl_ms(1234))
         .await
         .unwrap();
-    for method in ["tools/list", "prompts/list", "resources/list", "resources/templates/list"] {
+    for method in [
+        "tools/list",
+        "prompts/list",
+        "resources/list",
+        "resources/templates/list",
+    ] {
         let resp = modern(&gw.url(), method, json!({})).await;
         assert_eq!(resp.json()["result"]["ttlMs"], 1234, "{method}");
     }
     // Not on reads (only lists are configured).
-    let read = modern(&gw.url(), "resources/read", json!({ "uri": "test://text/1" })).await;
+    let read = modern(
+        &gw.url(),
+        "resources/read",
+        json!({ "uri": "test://text/1" }),
+    )
+    .await;
     assert_eq!(read.json()["result"]["ttlMs"], 0);
     // The default stays 0.
     let plain = TestGateway::start(GatewayConfig::default()).await.unwrap();

@@ -14,10 +14,12 @@
 //!     agreed to honour). Only notifications carrying this subscription's
 //!     `io.modelcontextprotocol/subscriptionId` (or none at all) and matching the filter reach
 //!     the stream. Dropping the stream closes the request's SSE stream, which is how the
-//!     client cancels a subscription over HTTP. When the server ends the subscription (its
-//!     graceful result) or the connection breaks, the stream ends after delivering what had
-//!     arrived; [`NotificationStream::listen_outcome`] then tells which. There is no automatic
-//!     re-listen: call `listen` again.
+//!     client cancels a subscription over HTTP. When the connection breaks (or an idle
+//!     timeout ends it) the request is sent again after a backoff, the list cache is emptied
+//!     (changes may have been missed), and the server's new acknowledgement arrives on the same
+//!     stream. After five failed attempts in a row, or when the server ends the subscription
+//!     gracefully (its `subscriptions/listen` result) or refuses it, the stream ends after
+//!     delivering what had arrived, and [`NotificationStream::listen_outcome`] tells how.
 //! * [`Client::set_level`]: `logging/setLevel` (stateful) or the `logLevel` `_meta` key of
 //!   every later request (stateless); [`Client::log_messages`] streams `notifications/message`
 //!   (which also go to `tracing`, target `conduit::server`).
@@ -34,6 +36,7 @@
 //!   [`Client::list_all`] never use it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -167,6 +170,50 @@ fn belongs(ids: &Mutex<Vec<Value>>, n: &ServerNotification) -> bool {
     }
 }
 
+/// How many times in a row a broken `subscriptions/listen` is sent again before the stream
+/// ends with the error (the count restarts whenever the server acknowledges).
+const MAX_RELISTENS: u32 = 5;
+
+/// Keeps a `subscriptions/listen` request open: it ends when the stream is dropped (which
+/// aborts the task running this, closing the request's SSE stream), when the server ends the
+/// subscription (`Ok`), or with the error of a request that cannot be sent again. A transport
+/// failure (the connection broke, an idle timeout) sends the request again after a backoff;
+/// the new acknowledgement then reaches the stream, and the list cache is emptied, as changes
+/// may have been missed meanwhile.
+async fn hold_listen(client: &Client, params: Value, acks: &AtomicUsize) -> Result<(), Error> {
+    const METHOD: &str = "subscriptions/listen";
+    let mut failures = 0u32;
+    loop {
+        let acked_before = acks.load(Ordering::Acquire);
+        // A listen request is long-lived by design; only the stream's lifetime bounds it.
+        let options = CallOptions::timeout(Duration::from_secs(365 * 24 * 3600));
+        match client
+            .request_with(METHOD, Some(params.clone()), options)
+            .await
+        {
+            Ok(_) => {
+                tracing::debug!("the server ended a subscriptions/listen stream");
+                return Ok(());
+            }
+            Err(Error::Transport(e)) if !client.is_closed() => {
+                let acknowledged = acks.load(Ordering::Acquire) > acked_before;
+                failures = if acknowledged { 1 } else { failures + 1 };
+                if failures > MAX_RELISTENS {
+                    return Err(Error::Transport(e));
+                }
+                client.invalidate_lists();
+                let delay = Duration::from_millis(250 << failures.min(6));
+                tracing::debug!(error = %e, delay_ms = delay.as_millis() as u64, "subscriptions/listen broke; listening again");
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "subscriptions/listen ended");
+                return Err(e);
+            }
+        }
+    }
+}
+
 /// Undoes stateful resource subscriptions when a listen stream is dropped.
 struct Unsubscribe {
     client: Client,
@@ -287,10 +334,15 @@ impl Client {
         let ids: Arc<Mutex<Vec<Value>>> = Arc::default();
         let f = filter.clone();
         let mine = Arc::clone(&ids);
-        let mut stream = self
-            .inner()
-            .hub
-            .subscribe(move |n| wanted(&f, n) && belongs(&mine, n));
+        let acked = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&acked);
+        let mut stream = self.inner().hub.subscribe(move |n| {
+            let ours = wanted(&f, n) && belongs(&mine, n);
+            if ours && matches!(n, ServerNotification::SubscriptionsAcknowledged(_)) {
+                counter.fetch_add(1, Ordering::AcqRel);
+            }
+            ours
+        });
         let hook_ids = Arc::clone(&ids);
         let hook: Arc<dyn Fn(&RequestId) + Send + Sync> = Arc::new(move |id: &RequestId| {
             if let (Ok(mut ids), Ok(id)) = (hook_ids.lock(), serde_json::to_value(id)) {
@@ -301,16 +353,8 @@ impl Client {
         let params = json!({ "notifications": filter });
         let (done_tx, mut done_rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(ON_REQUEST_ID.scope(hook, async move {
-            // A listen request is long-lived by design: it ends when the stream is dropped
-            // (which aborts this task and so closes the request's SSE stream) or when the
-            // server ends it.
-            let options = CallOptions::timeout(Duration::from_secs(365 * 24 * 3600));
-            let outcome = client.request_with(METHOD, Some(params), options).await;
-            match &outcome {
-                Ok(_) => tracing::debug!("the server ended a subscriptions/listen stream"),
-                Err(e) => tracing::debug!(error = %e, "subscriptions/listen ended"),
-            }
-            let _ = done_tx.send(outcome.map(|_| ()));
+            let outcome = hold_listen(&client, params, &acked).await;
+            let _ = done_tx.send(outcome);
         }));
         stream.guard = Some(Box::new(AbortOnDrop(task)));
         let timeout = self.inner().settings.timeout;

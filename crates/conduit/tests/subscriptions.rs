@@ -146,13 +146,14 @@ async fn dropping_the_stream_ends_the_subscription_on_the_server() {
 
     // Stateful: each subscribed URI is unsubscribed.
     let stateful = client(&gw, LifecycleMode::Stateful).await;
-    let stream = stateful
-        .listen(
-            SubscriptionFilter::new()
-                .resource_subscriptions(vec!["test://text/1".to_owned(), "test://text/2".to_owned()]),
-        )
-        .await
-        .unwrap();
+    let stream =
+        stateful
+            .listen(SubscriptionFilter::new().resource_subscriptions(vec![
+                "test://text/1".to_owned(),
+                "test://text/2".to_owned(),
+            ]))
+            .await
+            .unwrap();
     assert_eq!(gw.requests_for("resources/subscribe").len(), 2);
     assert!(gw.requests_for("resources/unsubscribe").is_empty());
     drop(stream);
@@ -188,7 +189,10 @@ async fn concurrent_stateless_listens_are_kept_apart() {
 
     // Each stream: its own acknowledgement (not the other's), then its own change.
     let ack = next(&mut tools).await;
-    assert!(matches!(ack, ServerNotification::SubscriptionsAcknowledged(_)));
+    assert!(matches!(
+        ack,
+        ServerNotification::SubscriptionsAcknowledged(_)
+    ));
     assert_eq!(subscription_id(&ack), Some(listens[0].id.clone()));
     let change = next(&mut tools).await;
     assert!(
@@ -197,7 +201,10 @@ async fn concurrent_stateless_listens_are_kept_apart() {
     );
 
     let ack = next(&mut prompts).await;
-    assert!(matches!(ack, ServerNotification::SubscriptionsAcknowledged(_)));
+    assert!(matches!(
+        ack,
+        ServerNotification::SubscriptionsAcknowledged(_)
+    ));
     assert_eq!(subscription_id(&ack), Some(listens[1].id.clone()));
     let change = next(&mut prompts).await;
     assert!(
@@ -352,6 +359,47 @@ async fn the_smallest_page_ttl_and_every_page_count() {
     // Page-at-a-time reads never use the cache.
     client.list_resources_page(None).await.unwrap();
     assert_eq!(list_requests(&gw, "resources/list"), pages + 1);
+    client.close().await.unwrap();
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_broken_listen_is_sent_again() {
+    let gw = gateway(GatewayConfig::default().list_ttl_ms(600_000)).await;
+    let client = client(&gw, LifecycleMode::Stateless).await;
+    let mut stream = client
+        .listen(SubscriptionFilter::new().tools_list_changed(true))
+        .await
+        .unwrap();
+    assert!(matches!(
+        next(&mut stream).await,
+        ServerNotification::SubscriptionsAcknowledged(_)
+    ));
+    client.list_tools().await.unwrap();
+    assert_eq!(list_requests(&gw, "tools/list"), 1);
+
+    // The connection breaks (no listen result): the client listens again, and the new
+    // acknowledgement tells the stream's reader so.
+    assert_eq!(gw.drop_listens(), 1);
+    let ack = next(&mut stream).await;
+    assert!(
+        matches!(ack, ServerNotification::SubscriptionsAcknowledged(_)),
+        "{ack:?}"
+    );
+    let listens = gw.listens();
+    assert_eq!(listens.len(), 2);
+    assert_eq!(listens[0].state, ListenState::DroppedByServer);
+    assert_eq!(listens[1].state, ListenState::Open);
+    assert_eq!(subscription_id(&ack), Some(listens[1].id.clone()));
+    assert!(stream.listen_outcome().is_none());
+    // Changes may have been missed meanwhile: the list cache was emptied.
+    client.list_tools().await.unwrap();
+    assert_eq!(list_requests(&gw, "tools/list"), 2);
+
+    assert!(gw.notify_list_changed("tools") > 0);
+    let change = next(&mut stream).await;
+    assert!(matches!(change, ServerNotification::ToolListChanged(_)));
+    assert_eq!(subscription_id(&change), Some(listens[1].id.clone()));
     client.close().await.unwrap();
     gw.shutdown().await;
 }

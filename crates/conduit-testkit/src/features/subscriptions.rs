@@ -42,6 +42,8 @@ pub enum ListenState {
     ClosedByClient,
     /// The gateway ended it gracefully with the listen result.
     EndedByServer,
+    /// The gateway closed the stream abruptly, without a result (as a broken connection does).
+    DroppedByServer,
 }
 
 /// One `subscriptions/listen` request the gateway received.
@@ -208,6 +210,23 @@ pub(crate) fn end_all(state: &State) -> usize {
             r.state = ListenState::EndedByServer;
         }
         if let Some(stop) = live.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+    n
+}
+
+/// Closes every open listen stream abruptly: no result, just the end of the body, as when a
+/// connection breaks. Returns how many were closed.
+pub(crate) fn drop_all(state: &State) -> usize {
+    let mut reg = lock(&state.listens);
+    let live = std::mem::take(&mut reg.live);
+    let n = live.len();
+    for mut l in live {
+        if let Some(r) = reg.records.get_mut(l.index) {
+            r.state = ListenState::DroppedByServer;
+        }
+        if let Some(stop) = l.stop.take() {
             let _ = stop.send(());
         }
     }
