@@ -85,6 +85,7 @@ pub struct GatewayConfig {
     pub(crate) task_poll_interval_ms: u64,
     pub(crate) tasks_unsolicited: bool,
     pub(crate) list_ttl_ms: u64,
+    pub(crate) subscriptions_listen: bool,
 }
 
 impl Default for GatewayConfig {
@@ -111,6 +112,7 @@ impl Default for GatewayConfig {
             task_poll_interval_ms: 10,
             tasks_unsolicited: false,
             list_ttl_ms: 0,
+            subscriptions_listen: true,
         }
     }
 }
@@ -258,6 +260,14 @@ impl GatewayConfig {
     #[must_use]
     pub fn list_ttl_ms(mut self, ttl_ms: u64) -> Self {
         self.list_ttl_ms = ttl_ms;
+        self
+    }
+
+    /// Whether stateless `subscriptions/listen` is served (default on). Off, it is refused with
+    /// HTTP 404 / `-32601`, like a server without change notifications.
+    #[must_use]
+    pub fn subscriptions_listen(mut self, enabled: bool) -> Self {
+        self.subscriptions_listen = enabled;
         self
     }
 

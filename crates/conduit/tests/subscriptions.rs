@@ -403,3 +403,17 @@ async fn a_broken_listen_is_sent_again() {
     client.close().await.unwrap();
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_refused_listen_is_an_error() {
+    let gw = gateway(GatewayConfig::default().subscriptions_listen(false)).await;
+    let client = client(&gw, LifecycleMode::Stateless).await;
+    let err = client
+        .listen(SubscriptionFilter::new().tools_list_changed(true))
+        .await
+        .unwrap_err();
+    assert_eq!(err.rpc_code(), Some(-32601), "{err}");
+    assert_eq!(gw.requests_for("subscriptions/listen").len(), 1);
+    client.close().await.unwrap();
+    gw.shutdown().await;
+}
