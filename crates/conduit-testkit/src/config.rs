@@ -84,6 +84,8 @@ pub struct GatewayConfig {
     pub(crate) task_polls: u32,
     pub(crate) task_poll_interval_ms: u64,
     pub(crate) tasks_unsolicited: bool,
+    pub(crate) list_ttl_ms: u64,
+    pub(crate) subscriptions_listen: bool,
 }
 
 impl Default for GatewayConfig {
@@ -109,6 +111,8 @@ impl Default for GatewayConfig {
             task_polls: 2,
             task_poll_interval_ms: 10,
             tasks_unsolicited: false,
+            list_ttl_ms: 0,
+            subscriptions_listen: true,
         }
     }
 }
@@ -247,6 +251,23 @@ impl GatewayConfig {
     #[must_use]
     pub fn tasks_unsolicited(mut self, enabled: bool) -> Self {
         self.tasks_unsolicited = enabled;
+        self
+    }
+
+    /// The `ttlMs` caching hint put on `tools/list`, `prompts/list`, `resources/list` and
+    /// `resources/templates/list` results (default 0: "fetch every time"). A positive value is
+    /// sent in both eras, so that a client's list cache can be tested in either.
+    #[must_use]
+    pub fn list_ttl_ms(mut self, ttl_ms: u64) -> Self {
+        self.list_ttl_ms = ttl_ms;
+        self
+    }
+
+    /// Whether stateless `subscriptions/listen` is served (default on). Off, it is refused with
+    /// HTTP 404 / `-32601`, like a server without change notifications.
+    #[must_use]
+    pub fn subscriptions_listen(mut self, enabled: bool) -> Self {
+        self.subscriptions_listen = enabled;
         self
     }
 

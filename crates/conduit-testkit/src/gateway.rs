@@ -187,6 +187,40 @@ impl TestGateway {
         mcp::push_to_listeners(&self.state, &message)
     }
 
+    /// Announces that the `kind` list changed (`"tools"`, `"prompts"` or `"resources"`):
+    /// `notifications/<kind>/list_changed` on every open `GET /mcp` stream (stateful era) and on
+    /// every `subscriptions/listen` stream that opted in to it (stateless era). Returns how many
+    /// streams got it.
+    pub fn notify_list_changed(&self, kind: &str) -> usize {
+        crate::features::subscriptions::list_changed(&self.state, kind)
+    }
+
+    /// Announces that resource `uri` changed: `notifications/resources/updated` on every open
+    /// `GET /mcp` stream and on every `subscriptions/listen` stream subscribed to `uri`. Returns
+    /// how many streams got it.
+    pub fn update_resource(&self, uri: &str) -> usize {
+        crate::features::subscriptions::resource_updated(&self.state, uri)
+    }
+
+    /// Every `subscriptions/listen` request received so far, with its state (open, closed by
+    /// the client, or ended by the gateway).
+    pub fn listens(&self) -> Vec<crate::ListenRecord> {
+        crate::features::subscriptions::records(&self.state)
+    }
+
+    /// Ends every open `subscriptions/listen` stream gracefully (the listen result, carrying
+    /// the subscription id, then the end of the stream), as a server shutting down does.
+    /// Returns how many were ended.
+    pub fn end_listens(&self) -> usize {
+        crate::features::subscriptions::end_all(&self.state)
+    }
+
+    /// Closes every open `subscriptions/listen` stream abruptly (the end of the body, no
+    /// result), as a broken connection would. Returns how many were closed.
+    pub fn drop_listens(&self) -> usize {
+        crate::features::subscriptions::drop_all(&self.state)
+    }
+
     /// The JSON-RPC endpoint, `http://ADDR/rpc`.
     pub fn rpc_url(&self) -> String {
         format!("{}/rpc", self.base_url())

@@ -31,7 +31,8 @@
 //! Served features: tools `echo`, `add`, `slow`, `fail`, `schema_tool`; resources
 //! `test://text/1`…`test://text/5`, `test://blob/1` and the template `test://items/{id}`;
 //! prompts `greeting` and `plain`; `completion/complete`; `logging/setLevel` and `ping` (stateful
-//! era only).
+//! era only); `subscriptions/listen` (stateless era), fed by the same change notifications as the
+//! stateful `GET` stream ([`TestGateway::notify_list_changed`], [`TestGateway::update_resource`]).
 //!
 //! It also plays a DataGrout gateway: the `data-grout/...` meta-tools (discover, perform, guide,
 //! plan, flows, Prism, Logic, Warden, …), fake integrations such as `salesforce@1/get_lead@1`,
@@ -62,6 +63,7 @@ mod ws;
 pub use ca::{fingerprint, IssuedCertificate, MtlsRequest, TestCa};
 pub use config::{DiscoverRejection, EraSupport, GatewayConfig, ResponseMode};
 pub use faults::Faults;
+pub use features::subscriptions::{ListenRecord, ListenState};
 pub use gateway::TestGateway;
 pub use oauth::{OAuthConfig, TokenRequestRecord};
 pub use record::RecordedRequest;

@@ -49,6 +49,8 @@ pub(crate) struct State {
     pub(crate) request_states: Mutex<std::collections::HashSet<String>>,
     /// MCP tasks (see `features::tasks`).
     pub(crate) mcp_tasks: crate::features::tasks::TaskStore,
+    /// Stateless `subscriptions/listen` streams (see `features::subscriptions`).
+    pub(crate) listens: Mutex<crate::features::subscriptions::Registry>,
 }
 
 impl State {
@@ -70,6 +72,7 @@ impl State {
             client_answers: Mutex::new(HashMap::new()),
             request_states: Mutex::new(std::collections::HashSet::new()),
             mcp_tasks: crate::features::tasks::TaskStore::default(),
+            listens: Mutex::default(),
         }
     }
 
@@ -219,6 +222,7 @@ impl State {
     /// Begins shutdown: signals everyone, ends every SSE connection, aborts background work.
     pub(crate) fn begin_shutdown(&self) {
         self.shutdown.send_replace(true);
+        crate::features::subscriptions::end_all(self);
         lock(&self.streams).close_all();
         lock(&self.tasks).abort_all();
     }

@@ -610,6 +610,7 @@ impl Client {
                         .for_request(method, attempt.as_ref())?,
                 );
             let id = self.inner.next_id();
+            crate::subscriptions::note_request_id(&id);
             let request = Request::new(id.clone(), method, attempt);
             let mut cancel = CancelOnDrop::new(self, id.clone(), &negotiated);
             // Without reset-on-progress the call keeps its one deadline across attempts; with
@@ -808,9 +809,10 @@ impl Client {
 
     /// Every tool the server offers (all pages). With the intelligent interface on, only
     /// DataGrout's own tools are kept (names without `@`, or starting with `data-grout@` or
-    /// `data-grout/`), as the reference SDK does.
+    /// `data-grout/`), as the reference SDK does. Served from the
+    /// [list cache](Client::cached_list) while the server's `ttlMs` hint allows.
     pub async fn list_tools(&self) -> Result<Vec<Tool>, Error> {
-        let tools: Vec<Tool> = self.list_all("tools/list", "tools").await?;
+        let tools: Vec<Tool> = self.cached_list("tools/list", "tools").await?;
         let tools = self
             .inner
             .tool_headers
@@ -901,9 +903,10 @@ impl Client {
         Ok(result)
     }
 
-    /// Every resource (all pages).
+    /// Every resource (all pages). Served from the [list cache](Client::cached_list) while
+    /// the server's `ttlMs` hint allows.
     pub async fn list_resources(&self) -> Result<Vec<Resource>, Error> {
-        self.list_all("resources/list", "resources").await
+        self.cached_list("resources/list", "resources").await
     }
 
     /// One page of `resources/list`.
@@ -911,9 +914,10 @@ impl Client {
         self.list_page("resources/list", "resources", cursor).await
     }
 
-    /// Every resource template (all pages).
+    /// Every resource template (all pages). Served from the [list cache](Client::cached_list) while
+    /// the server's `ttlMs` hint allows.
     pub async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>, Error> {
-        self.list_all("resources/templates/list", "resourceTemplates")
+        self.cached_list("resources/templates/list", "resourceTemplates")
             .await
     }
 
@@ -923,9 +927,10 @@ impl Client {
             .await
     }
 
-    /// Every prompt (all pages).
+    /// Every prompt (all pages). Served from the [list cache](Client::cached_list) while
+    /// the server's `ttlMs` hint allows.
     pub async fn list_prompts(&self) -> Result<Vec<Prompt>, Error> {
-        self.list_all("prompts/list", "prompts").await
+        self.cached_list("prompts/list", "prompts").await
     }
 
     /// Gets a prompt with its arguments (`Value::Null` for none).

@@ -41,7 +41,13 @@ impl Hub {
                 tx,
             });
         }
-        NotificationStream { rx, guard: None }
+        NotificationStream {
+            rx,
+            guard: None,
+            first: None,
+            end: None,
+            outcome: None,
+        }
     }
 
     pub(crate) fn publish(&self, n: &ServerNotification) {
@@ -69,7 +75,17 @@ pub struct NotificationStream {
     /// Work that lives as long as the stream (a `subscriptions/listen` request, resource
     /// subscriptions to undo).
     pub(crate) guard: Option<Box<dyn Send + Sync>>,
+    /// Delivered before anything in `rx` (the acknowledgement `listen` waited for).
+    pub(crate) first: Option<ServerNotification>,
+    /// Resolves when the work behind the stream ended (a `subscriptions/listen` request's
+    /// outcome); the stream then ends once its queue is drained.
+    pub(crate) end: Option<EndFuture>,
+    outcome: Option<Result<(), crate::Error>>,
 }
+
+/// See [`NotificationStream::end`].
+pub(crate) type EndFuture =
+    Pin<Box<dyn std::future::Future<Output = Result<(), crate::Error>> + Send + Sync>>;
 
 impl std::fmt::Debug for NotificationStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -78,14 +94,47 @@ impl std::fmt::Debug for NotificationStream {
 }
 
 impl NotificationStream {
-    /// The next notification; `None` once the client is gone.
+    /// The next notification; `None` once the client is gone (or, for a stateless-era
+    /// [`listen`](crate::Client::listen) stream, once its subscription ended).
     pub async fn recv(&mut self) -> Option<ServerNotification> {
-        self.rx.recv().await
+        std::future::poll_fn(|cx| self.poll_next_item(cx)).await
     }
 
     /// The next notification already queued, if any.
     pub(crate) fn try_recv(&mut self) -> Result<ServerNotification, mpsc::error::TryRecvError> {
-        self.rx.try_recv()
+        match self.first.take() {
+            Some(n) => Ok(n),
+            None => self.rx.try_recv(),
+        }
+    }
+
+    /// How the subscription behind a stateless-era [`listen`](crate::Client::listen) stream
+    /// ended, once the stream has ended: `Ok(())` when the server closed it gracefully (its
+    /// `subscriptions/listen` result), the error otherwise (e.g. the connection broke).
+    /// `None` while it lasts, and for every other stream.
+    pub fn listen_outcome(&self) -> Option<&Result<(), crate::Error>> {
+        self.outcome.as_ref()
+    }
+
+    fn poll_next_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<ServerNotification>> {
+        if let Some(n) = self.first.take() {
+            return Poll::Ready(Some(n));
+        }
+        if let Poll::Ready(item) = self.rx.poll_recv(cx) {
+            return Poll::Ready(item);
+        }
+        if let Some(end) = self.end.as_mut() {
+            if let Poll::Ready(outcome) = end.as_mut().poll(cx) {
+                self.end = None;
+                self.outcome = Some(outcome);
+                // No more deliveries; what is already queued is still read below.
+                self.rx.close();
+            }
+        }
+        if self.outcome.is_some() {
+            return self.rx.poll_recv(cx);
+        }
+        Poll::Pending
     }
 }
 
@@ -93,6 +142,6 @@ impl futures_core::Stream for NotificationStream {
     type Item = ServerNotification;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.rx.poll_recv(cx)
+        self.poll_next_item(cx)
     }
 }

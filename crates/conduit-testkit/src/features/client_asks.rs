@@ -1,6 +1,7 @@
 //! Tools that ask the client for something — sampling, elicitation (form and URL mode), roots —
 //! in both eras, plus `log` (sends `notifications/message`) and `touch_resource` (pushes
-//! `notifications/resources/updated` and `list_changed` to the listening GET streams).
+//! `notifications/resources/updated` and `list_changed` to the listening GET streams and to
+//! the `subscriptions/listen` streams that asked for them).
 //!
 //! * Stateful era: the question is a JSON-RPC request sent on the SSE stream answering the
 //!   `tools/call` (so the gateway must answer in [`ResponseMode::Sse`](crate::ResponseMode));
@@ -60,7 +61,7 @@ pub(crate) fn definitions() -> Vec<Value> {
         json!({
             "name": "touch_resource",
             "title": "Touch resource",
-            "description": "Pushes notifications/resources/updated for `uri` and notifications/resources/list_changed to every listening GET stream (stateful era). Answers with how many streams got them.",
+            "description": "Pushes notifications/resources/updated for `uri` and notifications/resources/list_changed to every listening GET stream (stateful era) and to the subscriptions/listen streams that asked for them (stateless era). Answers with how many streams got the update.",
             "inputSchema": { "type": "object", "properties": { "uri": { "type": "string" } }, "required": ["uri"] },
             "annotations": ro
         }),
@@ -171,14 +172,8 @@ pub(crate) async fn call(
                     "touch_resource requires a string \"uri\"",
                 ));
             };
-            let n = crate::mcp::push_to_listeners(
-                &ctx.state,
-                &notification("notifications/resources/updated", json!({ "uri": uri })),
-            );
-            crate::mcp::push_to_listeners(
-                &ctx.state,
-                &notification("notifications/resources/list_changed", json!({})),
-            );
+            let n = crate::features::subscriptions::resource_updated(&ctx.state, uri);
+            crate::features::subscriptions::list_changed(&ctx.state, "resources");
             return Ok(text(json!({ "streams": n })));
         }
         _ => {}

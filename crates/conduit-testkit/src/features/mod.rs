@@ -5,5 +5,6 @@ pub(crate) mod completion;
 pub(crate) mod pagination;
 pub(crate) mod prompts;
 pub(crate) mod resources;
+pub(crate) mod subscriptions;
 pub(crate) mod tasks;
 pub(crate) mod tools;

@@ -74,6 +74,7 @@ const STATELESS_METHODS: &[&str] = &[
     "prompts/list",
     "prompts/get",
     "completion/complete",
+    "subscriptions/listen",
     "tasks/get",
     "tasks/update",
     "tasks/cancel",
@@ -106,18 +107,18 @@ pub(crate) fn server_info() -> Value {
 pub(crate) fn capabilities(era: &Era) -> Value {
     match era {
         Era::Stateful { .. } => json!({
-            "tools": { "listChanged": false },
+            "tools": { "listChanged": true },
             "resources": { "subscribe": true, "listChanged": true },
-            "prompts": { "listChanged": false },
+            "prompts": { "listChanged": true },
             "logging": {},
             "completions": {},
             "tasks": crate::features::tasks::stateful_capability()
         }),
-        // No resource subscriptions (`subscriptions/listen` is not served) and no logging/setLevel.
+        // Change notifications through `subscriptions/listen`; no logging/setLevel.
         Era::Stateless => json!({
-            "tools": {},
-            "resources": {},
-            "prompts": {},
+            "tools": { "listChanged": true },
+            "resources": { "subscribe": true, "listChanged": true },
+            "prompts": { "listChanged": true },
             "completions": {},
             "extensions": { (crate::features::tasks::TASKS_EXTENSION): {} }
         }),
@@ -128,6 +129,7 @@ pub(crate) fn capabilities(era: &Era) -> Value {
 pub(crate) async fn respond(ctx: &CallCtx, id: &Value, method: &str, params: &Value) -> Value {
     match call(ctx, method, params).await {
         Ok(result) => {
+            let result = stamp_list_ttl(method, result, ctx.state.config.list_ttl_ms);
             let result = match ctx.era {
                 Era::Stateless => stamp_stateless(method, result),
                 Era::Stateful { .. } => result,
@@ -136,6 +138,26 @@ pub(crate) async fn respond(ctx: &CallCtx, id: &Value, method: &str, params: &Va
         }
         Err(err) => error_response(id, &err),
     }
+}
+
+/// The list methods whose `ttlMs` [`GatewayConfig::list_ttl_ms`](crate::GatewayConfig::list_ttl_ms)
+/// sets.
+const LISTS: &[&str] = &[
+    "tools/list",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+];
+
+/// Puts the configured `ttlMs` on list results (in both eras, so that a client's list cache can
+/// be tested in either; stateful-era clients ignore unknown result fields).
+fn stamp_list_ttl(method: &str, mut result: Value, ttl_ms: u64) -> Value {
+    if ttl_ms > 0 && LISTS.contains(&method) {
+        if let Value::Object(obj) = &mut result {
+            obj.insert("ttlMs".to_owned(), json!(ttl_ms));
+        }
+    }
+    result
 }
 
 /// Adds the fields the 2026-07-28 revision requires on results.

@@ -154,12 +154,17 @@ pub(super) async fn post(state: &Arc<State>, headers: &HeaderMap, msg: Incoming)
                 err.data = Some(serde_json::json!({ "supported": ["2026-07-28"] }));
                 return rpc_error(StatusCode::BAD_REQUEST, &id, err);
             }
-            if !method_exists(&Era::Stateless, &method) {
+            let refused_listen =
+                method == "subscriptions/listen" && !state.config.subscriptions_listen;
+            if refused_listen || !method_exists(&Era::Stateless, &method) {
                 return rpc_error(
                     StatusCode::NOT_FOUND,
                     &id,
                     RpcError::method_not_found(&method),
                 );
+            }
+            if method == "subscriptions/listen" {
+                return crate::features::subscriptions::open(state, id, &params);
             }
             answer(
                 state,
