@@ -224,7 +224,7 @@ impl ClientInner {
     /// transport delivered before this call: transports queue a request's notifications before
     /// they resolve its response, so after a response this lets its last progress updates
     /// through before the progress route goes away.
-    async fn flush_inbound(&self) {
+    pub(crate) async fn flush_inbound(&self) {
         let Some(tx) = self.inbound_tx.as_ref().and_then(|w| w.upgrade()) else {
             return;
         };

@@ -55,11 +55,6 @@ use crate::Error;
 /// `_meta` key naming the `subscriptions/listen` stream a notification belongs to.
 const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
-/// How long a listen stream keeps delivering after its request ended, so that notifications
-/// the server sent just before its final result (queued behind it in the dispatcher) still
-/// reach the stream.
-const END_GRACE: Duration = Duration::from_millis(100);
-
 /// The longest a list is kept, whatever `ttlMs` says.
 const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 
@@ -301,7 +296,10 @@ impl Client {
     /// subscription, and the stream's first item is that
     /// `notifications/subscriptions/acknowledged`; a server that refuses `subscriptions/listen`
     /// (or does not acknowledge it within the client's request timeout) is an error here.
-    /// Dropping the stream ends the subscription on the server.
+    /// Dropping the stream ends the subscription on the server. In the stateful era the
+    /// notifications come over the server-to-client GET stream: a client built with
+    /// [`ClientBuilder::listen_stream(false)`](crate::ClientBuilder::listen_stream) gets only
+    /// those the server sends on its calls' own streams.
     pub async fn listen(&self, filter: SubscriptionFilter) -> Result<NotificationStream, Error> {
         match self.era() {
             Some(Era::Stateless) => self.listen_stateless(filter).await,
@@ -377,9 +375,12 @@ impl Client {
                 return Err(Error::Timeout { method: METHOD.to_owned(), after: timeout })
             }
         }
+        let flusher = self.clone();
         stream.end = Some(Box::pin(async move {
             let outcome = done_rx.await.unwrap_or(Err(Error::Closed));
-            tokio::time::sleep(END_GRACE).await;
+            // Notifications the server sent before its final result are queued in the
+            // dispatcher ahead of this flush: once it is through, they are on the stream.
+            flusher.inner().flush_inbound().await;
             outcome
         }));
         Ok(stream)
