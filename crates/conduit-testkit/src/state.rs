@@ -49,6 +49,8 @@ pub(crate) struct State {
     pub(crate) request_states: Mutex<std::collections::HashSet<String>>,
     /// MCP tasks (see `features::tasks`).
     pub(crate) mcp_tasks: crate::features::tasks::TaskStore,
+    /// The `x-mcp-header` declarations of the tool `route` (listed and enforced).
+    pub(crate) param_headers: crate::features::param_headers::Declarations,
 }
 
 impl State {
@@ -70,6 +72,7 @@ impl State {
             client_answers: Mutex::new(HashMap::new()),
             request_states: Mutex::new(std::collections::HashSet::new()),
             mcp_tasks: crate::features::tasks::TaskStore::default(),
+            param_headers: Default::default(),
         }
     }
 
