@@ -218,12 +218,22 @@ pub fn headers(
                 )))
             }
         };
-        out.push((
-            format!("{HEADER_PREFIX}{}", p.name),
-            conduit_transport_http::encode_header_value(&text),
-        ));
+        out.push((format!("{HEADER_PREFIX}{}", p.name), encode(&text)));
     }
     Ok(out)
+}
+
+/// A header value in the spec's encoding (Base64 sentinel for unsafe values).
+#[cfg(feature = "http")]
+fn encode(text: &str) -> String {
+    conduit_transport_http::encode_header_value(text)
+}
+
+/// Without the `http` feature no compiled-in transport sends `Mcp-Param-*` headers (only
+/// Streamable HTTP does), so the value is kept as it is.
+#[cfg(not(feature = "http"))]
+fn encode(text: &str) -> String {
+    text.to_owned()
 }
 
 /// What the client knows about a listed tool's header declarations.
@@ -338,6 +348,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "http")]
     fn valid_declarations_and_values() {
         let s = schema(json!({
             "region": {"type": "string", "x-mcp-header": "Region"},

@@ -131,9 +131,11 @@ impl Declarations {
                         "missing {header} header for argument {parameter:?}"
                     )))
                 }
-                (s, e) => return Err(mismatch(format!(
+                (s, e) => {
+                    return Err(mismatch(format!(
                     "{header} header value {s:?} does not match body argument {parameter:?} {e:?}"
-                ))),
+                )))
+                }
             }
         }
         Ok(())
