@@ -1,7 +1,9 @@
 //! Conduit's task runner: `cargo xtask <task>`.
 //!
-//! * `ci` — everything CI checks: formatting, clippy (warnings denied), the test suite,
-//!   rustdoc (warnings denied) and the MCP conformance suite.
+//! * `ci` — everything CI checks: formatting, clippy (warnings denied), the `conduit` crate's
+//!   feature combinations (`cargo check`), the test suite, rustdoc (warnings denied) and the MCP
+//!   conformance suite.
+//! * `features` — `cargo check -p conduit` with no default features, and with each feature alone.
 //! * `conformance` — only the official conformance suite, against `conduit conformance-client`.
 //! * `bench` — the benchmark harness.
 //!
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
         "ci" => ci(),
         "fmt" => fmt_check(),
         "lint" => clippy(),
+        "features" => features_check(),
         "test" => test(),
         "doc" => doc(),
         "conformance" => conformance::run(&root(), rest),
@@ -50,6 +53,7 @@ fn print_help() {
          ci           fmt check, clippy -D warnings, tests, rustdoc -D warnings, conformance, fuzz, bench --quick\n  \
          fmt          cargo fmt --check\n  \
          lint         cargo clippy --workspace --all-targets --all-features -- -D warnings\n  \
+         features     cargo check -p conduit: --no-default-features, then each feature alone\n  \
          test         the test suite (nextest when installed, cargo test otherwise)\n  \
          doc          cargo doc --workspace --no-deps with warnings denied\n  \
          conformance  the official MCP conformance suite (client scenarios, every revision);\n               \
@@ -85,6 +89,7 @@ pub(crate) fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result
 fn ci() -> Result<(), String> {
     fmt_check()?;
     clippy()?;
+    features_check()?;
     test()?;
     doc()?;
     conformance::run(&root(), &[])?;
@@ -113,6 +118,72 @@ fn clippy() -> Result<(), String> {
         ],
         &[],
     )
+}
+
+/// The features of the `conduit` facade crate (its manifest's `[features]` table, `default`
+/// left out), so that a new feature is checked without editing this file.
+fn conduit_features() -> Result<Vec<String>, String> {
+    let manifest = root().join("crates").join("conduit").join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(|e| format!("could not read {}: {e}", manifest.display()))?;
+    let mut in_features = false;
+    let mut features = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_features = line == "[features]";
+            continue;
+        }
+        if !in_features || line.starts_with('#') {
+            continue;
+        }
+        if let Some((name, _)) = line.split_once('=') {
+            let name = name.trim();
+            if !name.is_empty() && name != "default" {
+                features.push(name.to_owned());
+            }
+        }
+    }
+    if features.is_empty() {
+        return Err(format!("no features found in {}", manifest.display()));
+    }
+    Ok(features)
+}
+
+/// `cargo check -p conduit` with no default features and with each feature alone: every
+/// combination a user may pick must build, without warnings (code left unused by a missing
+/// feature shows up here only). `check` only, in the shared target directory.
+fn features_check() -> Result<(), String> {
+    check_without_warnings(&[])?;
+    for feature in conduit_features()? {
+        check_without_warnings(&["--features", &feature])?;
+    }
+    Ok(())
+}
+
+/// `cargo check -p conduit --no-default-features <extra>`, failing on errors and on warnings.
+fn check_without_warnings(extra: &[&str]) -> Result<(), String> {
+    let mut args = vec!["check", "-p", "conduit", "--no-default-features"];
+    args.extend_from_slice(extra);
+    eprintln!("xtask: $ cargo {}", args.join(" "));
+    let output = Command::new("cargo")
+        .args(&args)
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("could not start `cargo`: {e}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprint!("{stderr}");
+    if !output.status.success() {
+        return Err(format!(
+            "`cargo {}` failed ({})",
+            args.join(" "),
+            output.status
+        ));
+    }
+    if stderr.lines().any(|l| l.starts_with("warning")) {
+        return Err(format!("`cargo {}` produced warnings", args.join(" ")));
+    }
+    Ok(())
 }
 
 fn has_nextest() -> bool {

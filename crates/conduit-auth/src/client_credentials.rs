@@ -360,7 +360,10 @@ pub(crate) fn map_oauth2_error(
 ) -> TokenError {
     use oauth2::RequestTokenError as E;
     match error {
+        // Every reply other than 200, with its real status (see `token::oauth2_send`).
         E::Request(inner) => inner.0,
+        // Not reached through our adapter, which reports every non-200 reply itself; the
+        // crate only builds this from a non-200 reply, whose RFC 6749 §5.2 default is 400.
         E::ServerResponse(response) => TokenError::Endpoint {
             endpoint: endpoint.to_owned(),
             status: http::StatusCode::BAD_REQUEST,

@@ -36,7 +36,12 @@ pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 /// A grant is treated as expired this long before its `expires_at` (as the reference).
 pub const EXPIRY_SKEW_SECS: u64 = 60;
 
-/// An OAuth grant as the reference SDK stores it. `Debug` redacts the tokens.
+/// An OAuth grant: the tokens a flow obtained and what is needed to refresh them, in the
+/// reference SDK's Grant JSON. This one type is what the authorization-code flow returns
+/// ([`OAuthAuthorizer::login`](crate::oauth::OAuthAuthorizer::login), also reachable as
+/// `conduit_auth::oauth::Grant`), what [`GrantStore`]s keep, and what
+/// [`OAuthAuthorizer::with_grant`](crate::oauth::OAuthAuthorizer::with_grant) resumes from.
+/// `Debug` redacts the tokens.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
     /// The access token.
@@ -61,21 +66,6 @@ pub struct Grant {
     /// The RFC 8707 resource the grant is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
-}
-
-impl From<crate::oauth::Grant> for Grant {
-    /// The grant of an authorization-code flow, in the stored (reference) form.
-    fn from(g: crate::oauth::Grant) -> Self {
-        Grant {
-            access_token: Secret::new(g.access_token.expose()),
-            client_id: g.client_id,
-            token_endpoint: g.token_endpoint,
-            refresh_token: g.refresh_token.map(|r| Secret::new(r.expose())),
-            expires_at: g.expires_at,
-            scope: g.scope,
-            resource: g.resource,
-        }
-    }
 }
 
 fn unix_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -136,6 +126,12 @@ impl Grant {
         if let Some(scope) = &token.scope {
             self.scope = Some(scope.clone());
         }
+    }
+
+    /// `true` when the token expires within `margin_secs` (never for a grant without expiry).
+    pub fn expires_within(&self, margin_secs: u64) -> bool {
+        self.expires_at
+            .is_some_and(|at| unix_now().saturating_add(margin_secs) >= at)
     }
 
     /// Expired as the reference sees it: now + 60 ≥ `expires_at`; no `expires_at` never expires.

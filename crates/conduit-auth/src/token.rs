@@ -341,6 +341,11 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuth2Http {
 
 /// Sends one `oauth2` request through `http` (unauthenticated, bounded by `deadline`), adding
 /// `extra` headers. This is the async HTTP client adapter the `oauth2` crate calls.
+///
+/// A reply other than `200 OK` (RFC 6749 §5.1) is returned as [`TokenError::Endpoint`] here,
+/// with its real status, the OAuth `error` / `error_description` when the body carries them,
+/// and a body excerpt: the `oauth2` crate's own error type keeps none of the status, and turns
+/// a non-JSON error body into a parse error.
 pub(crate) async fn oauth2_send(
     http: &HttpClient,
     request: oauth2::HttpRequest,
@@ -363,6 +368,9 @@ pub(crate) async fn oauth2_send(
     let reply = send_bounded(http, &url, request, deadline)
         .await
         .map_err(AdapterError)?;
+    if reply.status != StatusCode::OK {
+        return Err(AdapterError(endpoint_error(&url, &reply)));
+    }
     let mut response = http::Response::new(reply.body.to_vec());
     *response.status_mut() = reply.status;
     *response.headers_mut() = reply.headers;

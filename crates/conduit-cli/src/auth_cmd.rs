@@ -72,7 +72,7 @@ async fn login(url: &str, headless: bool, scope: Option<&str>, json: bool) -> Re
     }
     let http = conduit::http::HttpClient::with_defaults().map_err(failure)?;
     let authorizer = conduit::auth::OAuthAuthorizer::new(http, url, config).map_err(failure)?;
-    let grant: conduit::auth::Grant = authorizer.login().await.map_err(failure)?.into();
+    let grant: conduit::auth::Grant = authorizer.login().await.map_err(failure)?;
     store.save(url, &grant).map_err(failure)?;
     if json {
         println!(

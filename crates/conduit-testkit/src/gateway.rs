@@ -55,6 +55,22 @@ impl TestGateway {
         self.state.oauth.token_requests()
     }
 
+    /// Declares (`Some(name)`) or removes (`None`) the `x-mcp-header` of `parameter` of the tool
+    /// `route`, both in what `tools/list` advertises and in what the gateway enforces on
+    /// stateless `tools/call`: the tool changed after a client listed it. The parameters are
+    /// `region`, `tenant` (strings), `priority` (integer), `dry_run` (boolean) and `query`
+    /// (string); initially `region` is declared as `Region`.
+    pub fn declare_param_header(&self, parameter: &str, header: Option<&str>) {
+        self.state.param_headers.declare(parameter, header);
+    }
+
+    /// Like [`TestGateway::declare_param_header`], but changes only what the gateway enforces:
+    /// `tools/list` keeps advertising the old declarations (a stale listing), so a client
+    /// following the listing keeps being refused with `-32020` `HeaderMismatch`.
+    pub fn enforce_param_header(&self, parameter: &str, header: Option<&str>) {
+        self.state.param_headers.enforce(parameter, header);
+    }
+
     /// Revokes every issued access token, so the next MCP request gets a 401.
     pub fn revoke_tokens(&self) {
         self.state.oauth.revoke_all();

@@ -30,7 +30,9 @@
 //!
 //! Served features: tools `echo`, `add`, `slow`, `fail`, `schema_tool`; resources
 //! `test://text/1`…`test://text/5`, `test://blob/1` and the template `test://items/{id}`;
-//! prompts `greeting` and `plain`; `completion/complete`; `logging/setLevel` and `ping` (stateful
+//! prompts `greeting` and `plain`; the tool `route`, whose `x-mcp-header` declarations a test can
+//! change ([`TestGateway::declare_param_header`]) and which the stateless era enforces on
+//! `Mcp-Param-*` headers (`-32020`); `completion/complete`; `logging/setLevel` and `ping` (stateful
 //! era only); `subscriptions/listen` (stateless era), fed by the same change notifications as the
 //! stateful `GET` stream ([`TestGateway::notify_list_changed`], [`TestGateway::update_resource`]).
 //!

@@ -51,6 +51,8 @@ pub(crate) struct State {
     pub(crate) mcp_tasks: crate::features::tasks::TaskStore,
     /// Stateless `subscriptions/listen` streams (see `features::subscriptions`).
     pub(crate) listens: Mutex<crate::features::subscriptions::Registry>,
+    /// The `x-mcp-header` declarations of the tool `route` (listed and enforced).
+    pub(crate) param_headers: crate::features::param_headers::Declarations,
 }
 
 impl State {
@@ -73,6 +75,7 @@ impl State {
             request_states: Mutex::new(std::collections::HashSet::new()),
             mcp_tasks: crate::features::tasks::TaskStore::default(),
             listens: Mutex::default(),
+            param_headers: Default::default(),
         }
     }
 

@@ -131,6 +131,7 @@ impl ClientBuilder {
             oauth: None,
             #[cfg(feature = "stdio")]
             stdio: None,
+            #[cfg(feature = "auth")]
             credentials: Default::default(),
             handler: None,
             handlers: Handlers::new(),
@@ -401,6 +402,7 @@ impl ClientBuilder {
         if let Some(first) = self.errors.into_iter().next() {
             return Err(Error::Config(first));
         }
+        crate::transports::ensure_compiled_in(self.transport, &self.url)?;
         let http_config = match self.http_config {
             Some(c) => c,
             None => HttpConfig::builder()
@@ -462,6 +464,7 @@ impl ClientBuilder {
         let (tx, rx) = tokio::sync::mpsc::channel(conduit_transport::INBOUND_CAPACITY);
         let flush_tx = tx.downgrade();
         let transport: Arc<dyn conduit_transport::Transport> = match self.transport {
+            #[cfg(feature = "http")]
             TransportKind::Mcp => {
                 let defaults = conduit_transport_http::StreamableHttpConfig::default();
                 let config = conduit_transport_http::StreamableHttpConfig {

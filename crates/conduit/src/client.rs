@@ -528,21 +528,7 @@ impl Client {
         let timeout = options.timeout.unwrap_or(self.inner.settings.timeout);
         // One deadline for the whole call: waiting for a slot, retries and session renewal.
         let deadline = tokio::time::Instant::now() + timeout;
-        let _slot = match &self.inner.in_flight {
-            Some(limit) => {
-                match tokio::time::timeout_at(deadline, Arc::clone(limit).acquire_owned()).await {
-                    Ok(Ok(permit)) => Some(permit),
-                    Ok(Err(_)) => return Err(Error::Closed),
-                    Err(_) => {
-                        return Err(Error::Timeout {
-                            method: method.to_owned(),
-                            after: timeout,
-                        })
-                    }
-                }
-            }
-            None => None,
-        };
+        let mut slot = self.in_flight_slot(method, deadline, timeout).await?;
         let max_total = if options.reset_timeout_on_progress {
             Some(options.max_total_timeout.unwrap_or(timeout * 10))
         } else {
@@ -550,6 +536,7 @@ impl Client {
         };
         let mut reestablished = false;
         let mut version_retried = false;
+        let mut relisted = false;
         let mut retry: Option<crate::mrtr::Retry> = None;
         let mut rounds = 0usize;
         loop {
@@ -666,6 +653,44 @@ impl Client {
                     drop(progress_route);
                     let value = match response.outcome {
                         Outcome::Result(v) => v,
+                        Outcome::Error(e)
+                            if e.code == conduit_protocol::jsonrpc::codes::HEADER_MISMATCH =>
+                        {
+                            let name = mcp_name(method, params.as_ref());
+                            // A stale tool listing: learn the tool's current `x-mcp-header`
+                            // declarations and retry once (2026-07-28 transport, SHOULD).
+                            if negotiated.era != Era::Stateless
+                                || method != "tools/call"
+                                || relisted
+                            {
+                                return Err(Error::header_mismatch(method, name, e, relisted));
+                            }
+                            relisted = true;
+                            tracing::info!(method, tool = ?name, message = %e.message,
+                                "header mismatch; re-fetching tools/list and retrying once");
+                            // The listing needs a slot of its own.
+                            drop(slot.take());
+                            let until = if options.reset_timeout_on_progress {
+                                tokio::time::Instant::now() + timeout
+                            } else {
+                                deadline
+                            };
+                            match self.refresh_tool_headers(until).await {
+                                Ok(()) => {}
+                                Err(list) if list.is_timeout() => {
+                                    return Err(Error::Timeout {
+                                        method: method.to_owned(),
+                                        after: timeout,
+                                    })
+                                }
+                                Err(list) => {
+                                    tracing::warn!(error = %list, "could not re-fetch tools/list after a header mismatch");
+                                    return Err(Error::header_mismatch(method, name, e, false));
+                                }
+                            }
+                            slot = self.in_flight_slot(method, deadline, timeout).await?;
+                            continue;
+                        }
                         Outcome::Error(e) => {
                             let e = Error::rpc(method, e);
                             if negotiated.era == Era::Stateless
@@ -715,6 +740,26 @@ impl Client {
                     }
                 }
             }
+        }
+    }
+
+    /// A slot of the in-flight limit, if one is configured, waited for until `deadline`.
+    async fn in_flight_slot(
+        &self,
+        method: &str,
+        deadline: tokio::time::Instant,
+        timeout: Duration,
+    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Error> {
+        let Some(limit) = &self.inner.in_flight else {
+            return Ok(None);
+        };
+        match tokio::time::timeout_at(deadline, Arc::clone(limit).acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(Some(permit)),
+            Ok(Err(_)) => Err(Error::Closed),
+            Err(_) => Err(Error::Timeout {
+                method: method.to_owned(),
+                after: timeout,
+            }),
         }
     }
 

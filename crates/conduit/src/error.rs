@@ -48,6 +48,27 @@ pub enum Error {
         /// The rule that was broken.
         reason: String,
     },
+    /// The server refused the request's HTTP headers with `-32020` `HeaderMismatch`
+    /// (2026-07-28; HTTP 400): a mirrored header (`MCP-Protocol-Version`, `Mcp-Method`,
+    /// `Mcp-Name` or an `Mcp-Param-*` derived from a tool's `x-mcp-header` declarations) is
+    /// missing, malformed, or differs from the body. For `tools/call` the client first re-fetches
+    /// `tools/list` (the tool's declarations may have changed since it was listed) and retries
+    /// once; this error means the retry was refused too (`relisted` is then true).
+    #[error("the server refused the headers of `{method}`{}{}: {message}",
+        name.as_ref().map(|n| format!(" (`{n}`)")).unwrap_or_default(),
+        if *relisted { " even after the client re-fetched tools/list and retried" } else { "" })]
+    HeaderMismatch {
+        /// The method refused.
+        method: String,
+        /// The tool, prompt or resource named by the request (its `Mcp-Name`), if any.
+        name: Option<String>,
+        /// The server's message (what did not match).
+        message: String,
+        /// The server's `data`, if any.
+        data: Option<Box<Value>>,
+        /// Whether the client re-fetched `tools/list` and retried before giving up.
+        relisted: bool,
+    },
     /// A skill file (extension `io.modelcontextprotocol/skills`) failed verification against
     /// its entry (size, digest or frontmatter); its content was discarded.
     #[error("skill file {uri} failed verification: {reason}")]
@@ -175,6 +196,21 @@ impl Error {
         }
     }
 
+    pub(crate) fn header_mismatch(
+        method: &str,
+        name: Option<String>,
+        e: ErrorObject,
+        relisted: bool,
+    ) -> Self {
+        Error::HeaderMismatch {
+            method: method.to_owned(),
+            name,
+            message: e.message,
+            data: e.data.map(Box::new),
+            relisted,
+        }
+    }
+
     pub(crate) fn protocol(method: &str, reason: impl Into<String>) -> Self {
         Error::Protocol {
             method: method.to_owned(),
@@ -191,10 +227,12 @@ impl Error {
         }
     }
 
-    /// The JSON-RPC error code, for [`Error::Rpc`].
+    /// The JSON-RPC error code, for [`Error::Rpc`] (and `-32020` for
+    /// [`Error::HeaderMismatch`]).
     pub fn rpc_code(&self) -> Option<i64> {
         match self {
             Error::Rpc { code, .. } => Some(*code),
+            Error::HeaderMismatch { .. } => Some(conduit_protocol::jsonrpc::codes::HEADER_MISMATCH),
             _ => None,
         }
     }

@@ -19,6 +19,22 @@
 //!
 //! This crate is a thin facade: it owns [`Client`] and re-exports the layers it is built on
 //! (`protocol`, `transport`, `http`, and the transports behind cargo features).
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `http` | yes | the Streamable HTTP transport ([`TransportKind::Mcp`], both eras) |
+//! | `jsonrpc` | yes | plain JSON-RPC over HTTP POST ([`TransportKind::JsonRpc`], DataGrout's `/rpc`) |
+//! | `ws` | yes | the WebSocket transport ([`TransportKind::WebSocket`], topic subscriptions) |
+//! | `auth` | yes | OAuth 2.1 and the credential flows (`conduit::auth`, `ClientBuilder::oauth`, …) |
+//! | `identity` | yes | mTLS identities: discovery, CA bootstrap, rotation (implies `auth`) |
+//! | `stdio` | no | local server processes over stdio (`Client::builder_stdio`) |
+//!
+//! The crate builds with no default features and with any one feature alone. Connecting with a
+//! transport that is not compiled in (e.g. an `http://` URL with the default
+//! [`TransportKind::Mcp`] in a build without `http`) fails in [`ClientBuilder::connect`], before
+//! anything is sent, with [`Error::Config`] naming the feature to enable.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -9,6 +9,11 @@
 //! [`Error::InvalidToolHeaders`]. A tool the client never listed
 //! is called without custom headers.
 //!
+//! When the server refuses a `tools/call` with `-32020` `HeaderMismatch` (the tool's
+//! declarations changed since it was listed, so the derived headers are stale), the client
+//! re-fetches `tools/list`, learns the current declarations and retries the call once, within
+//! the call's deadline; a second refusal is [`Error::HeaderMismatch`] with `relisted: true`.
+//!
 //! The rules on a declaration: a string, not empty, an HTTP token (`1*tchar`: no spaces, colons,
 //! control or non-ASCII characters), case-insensitively unique within the schema, on a property
 //! of type `string`, `integer` or `boolean` (not `number`), reached from the root through
@@ -16,12 +21,14 @@
 //! `if`/`then`/`else`, `$ref` or `$defs`).
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use conduit_protocol::mcp::Tool;
 use serde_json::Value;
 
-use crate::Error;
+use crate::{Client, Error};
 
 /// The schema keyword naming a parameter's header.
 pub const X_MCP_HEADER: &str = "x-mcp-header";
@@ -211,12 +218,22 @@ pub fn headers(
                 )))
             }
         };
-        out.push((
-            format!("{HEADER_PREFIX}{}", p.name),
-            conduit_transport_http::encode_header_value(&text),
-        ));
+        out.push((format!("{HEADER_PREFIX}{}", p.name), encode(&text)));
     }
     Ok(out)
+}
+
+/// A header value in the spec's encoding (Base64 sentinel for unsafe values).
+#[cfg(feature = "http")]
+fn encode(text: &str) -> String {
+    conduit_transport_http::encode_header_value(text)
+}
+
+/// Without the `http` feature no compiled-in transport sends `Mcp-Param-*` headers (only
+/// Streamable HTTP does), so the value is kept as it is.
+#[cfg(not(feature = "http"))]
+fn encode(text: &str) -> String {
+    text.to_owned()
 }
 
 /// What the client knows about a listed tool's header declarations.
@@ -294,6 +311,31 @@ impl ToolHeaders {
     }
 }
 
+impl Client {
+    /// Re-fetches every page of `tools/list` (before `until`) and replaces the learned
+    /// declarations with it: what the client does when a `tools/call` is refused with
+    /// `-32020` `HeaderMismatch`. The cached listing, if any, is dropped too. Boxed: it is
+    /// called from inside `request_with`, which it calls in turn.
+    pub(crate) fn refresh_tool_headers(
+        &self,
+        until: tokio::time::Instant,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + '_>> {
+        Box::pin(async move {
+            let started = tokio::time::Instant::now();
+            let tools: Vec<Tool> =
+                tokio::time::timeout_at(until, self.list_all("tools/list", "tools"))
+                    .await
+                    .map_err(|_| Error::Timeout {
+                        method: "tools/list".to_owned(),
+                        after: started.elapsed(),
+                    })??;
+            self.inner().tool_headers.learn(tools, true, true);
+            crate::subscriptions::invalidate(self.inner(), "notifications/tools/list_changed");
+            Ok(())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -306,6 +348,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "http")]
     fn valid_declarations_and_values() {
         let s = schema(json!({
             "region": {"type": "string", "x-mcp-header": "Region"},

@@ -73,15 +73,117 @@ pub(crate) async fn build(
                 conduit_transport_ws::WebSocket::connect(http, url, config, Some(inbound)).await?,
             ))
         }
-        other => Err(Error::Config(format!(
-            "the {other:?} transport is not compiled in (enable the cargo feature `{}` of the `conduit` crate)",
-            match other {
-                TransportKind::JsonRpc => "jsonrpc",
-                TransportKind::WebSocket => "ws",
-                TransportKind::Mcp => "http",
-                #[cfg(feature = "stdio")]
-                TransportKind::Stdio => "stdio",
-            }
-        ))),
+        other => Err(not_compiled_in(other, url)),
+    }
+}
+
+/// The cargo feature of the `conduit` crate that compiles in `kind`.
+fn feature_of(kind: TransportKind) -> &'static str {
+    match kind {
+        TransportKind::Mcp => "http",
+        TransportKind::JsonRpc => "jsonrpc",
+        TransportKind::WebSocket => "ws",
+        #[cfg(feature = "stdio")]
+        TransportKind::Stdio => "stdio",
+    }
+}
+
+/// Whether the transport `kind` is compiled into this build.
+pub(crate) fn is_compiled_in(kind: TransportKind) -> bool {
+    match kind {
+        TransportKind::Mcp => cfg!(feature = "http"),
+        TransportKind::JsonRpc => cfg!(feature = "jsonrpc"),
+        TransportKind::WebSocket => cfg!(feature = "ws"),
+        #[cfg(feature = "stdio")]
+        TransportKind::Stdio => true,
+    }
+}
+
+fn not_compiled_in(kind: TransportKind, url: &str) -> Error {
+    let name = match kind {
+        TransportKind::Mcp => "Streamable HTTP (TransportKind::Mcp, the default)",
+        TransportKind::JsonRpc => "JSON-RPC over HTTP (TransportKind::JsonRpc)",
+        TransportKind::WebSocket => "WebSocket (TransportKind::WebSocket)",
+        #[cfg(feature = "stdio")]
+        TransportKind::Stdio => "stdio (TransportKind::Stdio)",
+    };
+    Error::Config(format!(
+        "cannot connect to {}: the {name} transport is not compiled in; enable the cargo feature `{}` of the `conduit` crate",
+        redact(url),
+        feature_of(kind)
+    ))
+}
+
+/// The URL for a message: without query, fragment or user info, which may carry credentials.
+fn redact(url: &str) -> String {
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    let url = &url[..end];
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match authority.rfind('@') {
+        Some(at) => format!("{}{}", &url[..scheme_end], &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
+/// Refuses, before anything is sent, a transport this build does not contain (the `conduit`
+/// crate's cargo features choose them), with an error naming the feature to enable.
+pub(crate) fn ensure_compiled_in(kind: TransportKind, url: &str) -> Result<(), Error> {
+    if is_compiled_in(kind) {
+        Ok(())
+    } else {
+        Err(not_compiled_in(kind, url))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_missing_transport_names_its_feature_without_leaking_credentials() {
+        let Error::Config(message) = not_compiled_in(
+            TransportKind::Mcp,
+            "https://user:secret@g.example/servers/u/mcp?token=abc#x",
+        ) else {
+            panic!("not a configuration error")
+        };
+        assert!(message.contains("feature `http`"), "{message}");
+        assert!(
+            message.contains("https://g.example/servers/u/mcp"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("secret") && !message.contains("abc"),
+            "{message}"
+        );
+        let Error::Config(message) = not_compiled_in(TransportKind::WebSocket, "ws://h/a@b") else {
+            panic!("not a configuration error")
+        };
+        assert!(message.contains("feature `ws`"), "{message}");
+        assert!(message.contains("ws://h/a@b"), "{message}");
+        assert_eq!(
+            is_compiled_in(TransportKind::JsonRpc),
+            cfg!(feature = "jsonrpc")
+        );
+    }
+
+    /// Only in builds without the `http` feature (`cargo test -p conduit --no-default-features`).
+    #[cfg(not(feature = "http"))]
+    #[tokio::test]
+    async fn connecting_over_http_without_the_feature_is_a_config_error() {
+        let err = crate::Client::builder("http://127.0.0.1:9/mcp")
+            .connect()
+            .await
+            .unwrap_err();
+        match err {
+            Error::Config(m) => assert!(m.contains("feature `http`"), "{m}"),
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
     }
 }

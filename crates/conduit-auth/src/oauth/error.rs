@@ -47,6 +47,7 @@ pub enum OAuthErrorKind {
 pub struct OAuthError {
     kind: OAuthErrorKind,
     message: String,
+    status: Option<u16>,
     #[source]
     source: Option<HttpError>,
 }
@@ -57,14 +58,22 @@ impl OAuthError {
         OAuthError {
             kind,
             message: message.into(),
+            status: None,
             source: None,
         }
+    }
+
+    /// The same error, carrying the HTTP status of the reply it is about.
+    pub(crate) fn with_status(mut self, status: http::StatusCode) -> Self {
+        self.status = Some(status.as_u16());
+        self
     }
 
     pub(crate) fn http(context: impl Into<String>, source: HttpError) -> Self {
         OAuthError {
             kind: OAuthErrorKind::Http,
             message: format!("{}: {source}", context.into()),
+            status: None,
             source: Some(source),
         }
     }
@@ -77,5 +86,12 @@ impl OAuthError {
     /// The message.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The HTTP status of the server's reply, when the error is about one: for
+    /// [`OAuthErrorKind::TokenExchange`], the token endpoint's real status (e.g. 401 for
+    /// `invalid_client`, 500 for a failing server), also when its body is not JSON.
+    pub fn status(&self) -> Option<u16> {
+        self.status
     }
 }

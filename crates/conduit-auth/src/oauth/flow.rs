@@ -10,7 +10,6 @@ use oauth2::{
     RedirectUrl, RefreshToken, Scope, TokenResponse, TokenUrl,
 };
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::agent::CallbackParams;
@@ -19,38 +18,9 @@ use super::error::{OAuthError, OAuthErrorKind};
 use super::http::OAuthHttp;
 use super::secret::{constant_time_eq, Secret};
 
-/// A token grant. Its JSON form is the reference SDK's grant file format: `access_token`,
-/// `client_id`, `token_endpoint`, and — only when known — `refresh_token`, `expires_at` (Unix
-/// seconds), `scope`, `resource`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Grant {
-    /// The access token.
-    pub access_token: Secret,
-    /// The client the grant was issued to.
-    pub client_id: String,
-    /// Where to refresh it.
-    pub token_endpoint: String,
-    /// The refresh token, if one was issued.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<Secret>,
-    /// Absolute expiry, Unix seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<u64>,
-    /// Granted scopes (space separated).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    /// The RFC 8707 resource the grant is for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
-}
-
-impl Grant {
-    /// `true` when the token expires within `margin_secs` (never for a grant without expiry).
-    pub fn expires_within(&self, margin_secs: u64) -> bool {
-        self.expires_at
-            .is_some_and(|at| unix_now().saturating_add(margin_secs) >= at)
-    }
-}
+/// The grant the flow produces: the crate's one [`Grant`](crate::store::Grant) type (the
+/// reference SDK's Grant JSON), so a login can be stored as it is.
+pub(crate) use crate::store::Grant;
 
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
@@ -149,7 +119,8 @@ pub(crate) async fn register(
                 "dynamic client registration at {endpoint} was rejected with {status}: {}",
                 conduit_http::body_excerpt(&bytes, 200)
             ),
-        ));
+        )
+        .with_status(status));
     }
     let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         OAuthError::new(
@@ -323,13 +294,14 @@ pub(crate) async fn complete_authorization(
     }
     check_iss(metadata, callback.iss.as_deref())?;
     let client = oauth_client(identity, metadata, redirect_uri)?;
+    let observed = Observed::new(http);
     let response = client
         .exchange_code(AuthorizationCode::new(callback.code.expose().to_owned()))
         .set_pkce_verifier(prepared.verifier)
         .add_extra_param("resource", resource)
-        .request_async(http)
+        .request_async(&observed)
         .await
-        .map_err(|e| token_error(&metadata.token_endpoint, e))?;
+        .map_err(|e| token_error(&metadata.token_endpoint, e, observed.reply()))?;
     Ok(grant_from(
         &response,
         identity,
@@ -395,10 +367,11 @@ pub(crate) async fn refresh(
     if let Some(resource) = &grant.resource {
         request = request.add_extra_param("resource", resource.clone());
     }
+    let observed = Observed::new(http);
     let response = request
-        .request_async(http)
+        .request_async(&observed)
         .await
-        .map_err(|e| token_error(&grant.token_endpoint, e))?;
+        .map_err(|e| token_error(&grant.token_endpoint, e, observed.reply()))?;
     let mut fresh = grant_from(
         &response,
         identity,
@@ -438,32 +411,188 @@ fn grant_from(
     }
 }
 
+/// The reply a token request got: status and, for an error, a bounded excerpt of the body.
+#[derive(Clone, Debug)]
+struct Reply {
+    status: http::StatusCode,
+    excerpt: String,
+}
+
+/// The `oauth2` adapter for one token request: sends through [`OAuthHttp`] and keeps the
+/// reply's status, which the crate's error type drops (an OAuth error response keeps only its
+/// body, and a non-JSON error body becomes a parse error).
+/// (It owns a clone of the adapter, a cheap handle, so that it implements the trait for every
+/// lifetime, as `request_async` in a `Send` future needs.)
+struct Observed {
+    http: OAuthHttp,
+    reply: std::sync::Mutex<Option<Reply>>,
+}
+
+impl Observed {
+    fn new(http: &OAuthHttp) -> Self {
+        Observed {
+            http: http.clone(),
+            reply: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn reply(&self) -> Option<Reply> {
+        self.reply.lock().ok().and_then(|r| r.clone())
+    }
+}
+
+impl<'c> oauth2::AsyncHttpClient<'c> for Observed {
+    type Error = conduit_http::HttpError;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<oauth2::HttpResponse, Self::Error>> + Send + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let response = oauth2::AsyncHttpClient::call(&self.http, request).await?;
+            let status = response.status();
+            // A successful body carries tokens: only error bodies are kept, for the message.
+            let excerpt = if status.is_success() {
+                String::new()
+            } else {
+                conduit_http::body_excerpt(response.body(), 200)
+            };
+            if let Ok(mut slot) = self.reply.lock() {
+                *slot = Some(Reply { status, excerpt });
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// A token endpoint failure as an [`OAuthError`] carrying the reply's real status.
 fn token_error(
     endpoint: &str,
     error: BasicRequestTokenError<conduit_http::HttpError>,
+    reply: Option<Reply>,
 ) -> OAuthError {
+    let status = reply.as_ref().map(|r| r.status);
+    let with = |e: OAuthError| match status {
+        Some(s) => e.with_status(s),
+        None => e,
+    };
+    let answered = match status {
+        Some(s) => format!(" with {s}"),
+        None => String::new(),
+    };
     match error {
-        oauth2::RequestTokenError::ServerResponse(response) => OAuthError::new(
+        oauth2::RequestTokenError::ServerResponse(response) => with(OAuthError::new(
             OAuthErrorKind::TokenExchange,
             format!(
-                "the token endpoint {endpoint} refused the request: {}{}",
+                "the token endpoint {endpoint} refused the request{answered}: {}{}",
                 response.error().as_ref(),
                 response
                     .error_description()
                     .map(|d| format!(" ({d})"))
                     .unwrap_or_default()
             ),
-        ),
+        )),
         oauth2::RequestTokenError::Request(e) => {
             OAuthError::http(format!("token request to {endpoint}"), e)
         }
-        oauth2::RequestTokenError::Parse(e, _) => OAuthError::new(
+        // A non-2xx reply whose body is not an OAuth error (HTML, plain text, empty …).
+        oauth2::RequestTokenError::Parse(_, _) | oauth2::RequestTokenError::Other(_)
+            if status.is_some_and(|s| !s.is_success()) =>
+        {
+            let excerpt = reply.map(|r| r.excerpt).unwrap_or_default();
+            with(OAuthError::new(
+                OAuthErrorKind::TokenExchange,
+                format!(
+                    "the token endpoint {endpoint} refused the request{answered} and no OAuth error: {}",
+                    if excerpt.is_empty() { "(empty body)" } else { excerpt.as_str() }
+                ),
+            ))
+        }
+        oauth2::RequestTokenError::Parse(e, _) => with(OAuthError::new(
             OAuthErrorKind::TokenExchange,
             format!("the token endpoint {endpoint} answered an invalid token response: {e}"),
-        ),
-        oauth2::RequestTokenError::Other(message) => OAuthError::new(
+        )),
+        oauth2::RequestTokenError::Other(message) => with(OAuthError::new(
             OAuthErrorKind::TokenExchange,
             format!("the token endpoint {endpoint} answered unexpectedly: {message}"),
-        ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use conduit_testkit::fault_server::{FaultServer, Step};
+
+    /// A refresh against a token endpoint that answers `status` with `body`.
+    async fn refused_refresh(status: u16, content_type: &str, body: &'static str) -> OAuthError {
+        let content_type = content_type.to_owned();
+        let server = FaultServer::start(move |_| {
+            vec![Step::status(
+                status,
+                &[("content-type", content_type.as_str())],
+                body,
+            )]
+        })
+        .await
+        .unwrap();
+        let endpoint = server.url().replace("/mcp", "/token");
+        let http = OAuthHttp::new(conduit_http::HttpClient::with_defaults().unwrap());
+        let identity = ClientIdentity {
+            client_id: "client-1".into(),
+            client_secret: Some(Secret::new("s3cret-value")),
+            auth: TokenEndpointAuth::ClientSecretPost,
+            issuer: None,
+            redirect_uri: None,
+        };
+        let grant = Grant {
+            access_token: Secret::new("old-access"),
+            client_id: "client-1".into(),
+            token_endpoint: endpoint,
+            refresh_token: Some(Secret::new("r3fresh-value")),
+            expires_at: Some(1),
+            scope: None,
+            resource: None,
+        };
+        let err = refresh(&http, &identity, &grant).await.unwrap_err();
+        let shown = format!("{err} {err:?}");
+        for secret in ["s3cret-value", "r3fresh-value", "old-access"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        err
+    }
+
+    #[tokio::test]
+    async fn a_refused_refresh_keeps_the_real_status() {
+        let err = refused_refresh(
+            401,
+            "application/json",
+            r#"{"error":"invalid_client","error_description":"unknown client"}"#,
+        )
+        .await;
+        assert_eq!(err.kind(), OAuthErrorKind::TokenExchange);
+        assert_eq!(err.status(), Some(401));
+        assert!(err.message().contains("invalid_client"), "{err}");
+        assert!(err.message().contains("401"), "{err}");
+
+        let err = refused_refresh(400, "application/json", r#"{"error":"invalid_grant"}"#).await;
+        assert_eq!(err.status(), Some(400));
+        assert!(err.message().contains("invalid_grant"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_non_json_error_body_is_still_a_token_error_with_its_status() {
+        let err = refused_refresh(500, "text/html", "<html>upstream exploded</html>").await;
+        assert_eq!(err.kind(), OAuthErrorKind::TokenExchange);
+        assert_eq!(err.status(), Some(500));
+        assert!(err.message().contains("upstream exploded"), "{err}");
+
+        let err = refused_refresh(503, "text/plain", "").await;
+        assert_eq!(err.status(), Some(503));
+        assert!(err.message().contains("empty body"), "{err}");
     }
 }

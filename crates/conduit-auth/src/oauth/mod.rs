@@ -26,6 +26,8 @@ mod flow;
 mod http;
 mod secret;
 
+/// The grant a login produces: the same type as [`crate::Grant`] (see [`crate::store`]).
+pub use crate::store::Grant;
 pub use agent::{
     AuthorizationCodeHandler, CallbackParams, HeadlessRedirect, LoopbackBrowser, RedirectSession,
 };
@@ -33,6 +35,6 @@ pub use authorizer::OAuthAuthorizer;
 pub use config::OAuthConfig;
 pub use discovery::{AuthorizationServerMetadata, BearerChallenge, ResourceMetadata};
 pub use error::{OAuthError, OAuthErrorKind};
-pub use flow::{Grant, TokenEndpointAuth};
+pub use flow::TokenEndpointAuth;
 pub use http::OAuthHttp;
 pub use secret::Secret;

@@ -3,6 +3,7 @@
 pub(crate) mod client_asks;
 pub(crate) mod completion;
 pub(crate) mod pagination;
+pub(crate) mod param_headers;
 pub(crate) mod prompts;
 pub(crate) mod resources;
 pub(crate) mod subscriptions;

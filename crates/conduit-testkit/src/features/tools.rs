@@ -201,6 +201,7 @@ pub(crate) async fn call(ctx: &CallCtx, params: &Value) -> Result<Value, RpcErro
             None,
             false,
         )),
+        super::param_headers::TOOL => Ok(super::param_headers::call(&args)),
         other if super::tasks::handles(other) => super::tasks::call(ctx, other, params, &args),
         other if super::client_asks::handles(other) => {
             super::client_asks::call(ctx, other, params, &args).await

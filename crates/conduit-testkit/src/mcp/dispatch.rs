@@ -205,6 +205,7 @@ async fn call(ctx: &CallCtx, method: &str, params: &Value) -> Result<Value, RpcE
         "server/discover" => Ok(discover(ctx)),
         "tools/list" => {
             let mut list = tools::definitions();
+            list.push(ctx.state.param_headers.definition());
             if ctx.state.config.datagrout {
                 list.extend(crate::datagrout::definitions());
             }

@@ -3,7 +3,7 @@
 
 pub(crate) mod dispatch;
 mod stateful;
-mod stateless;
+pub(crate) mod stateless;
 pub(crate) mod versions;
 
 use std::sync::Arc;

@@ -146,6 +146,11 @@ pub(super) async fn post(state: &Arc<State>, headers: &HeaderMap, msg: Incoming)
             if let Err(err) = validate(headers, &method, &params) {
                 return rpc_error(StatusCode::BAD_REQUEST, &id, err);
             }
+            if method == "tools/call" {
+                if let Err(err) = state.param_headers.validate(headers, &params) {
+                    return rpc_error(StatusCode::BAD_REQUEST, &id, err);
+                }
+            }
             if state.take_version_rejection() {
                 let mut err = RpcError::new(
                     code::UNSUPPORTED_PROTOCOL_VERSION,
