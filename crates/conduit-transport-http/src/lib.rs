@@ -111,8 +111,17 @@ struct Inner {
     /// Requests whose response may arrive on another stream (the `GET` stream).
     pending: Mutex<HashMap<RequestId, oneshot::Sender<Response>>>,
     listener: Mutex<Option<JoinHandle<()>>>,
+    /// `false` while a new server-to-client stream is being opened: requests wait (boundedly)
+    /// for it, as a server may send its requests only on that stream and drop them when it
+    /// is not open yet.
+    listen_settled: tokio::sync::watch::Sender<bool>,
+    /// Which opening of the server-to-client stream `listen_settled` is about.
+    listen_generation: std::sync::atomic::AtomicU64,
     closed: AtomicBool,
 }
+
+/// How long the first requests of a session wait for the server-to-client stream to open.
+const LISTEN_SETTLE_WAIT: Duration = Duration::from_secs(2);
 
 impl Drop for Inner {
     fn drop(&mut self) {
@@ -168,6 +177,8 @@ impl StreamableHttp {
                 protocol_version: Mutex::new(None),
                 pending: Mutex::new(HashMap::new()),
                 listener: Mutex::new(None),
+                listen_settled: tokio::sync::watch::Sender::new(true),
+                listen_generation: std::sync::atomic::AtomicU64::new(0),
                 closed: AtomicBool::new(false),
             }),
         })
@@ -348,6 +359,9 @@ impl Inner {
         ctx: RequestContext,
     ) -> Result<Response, TransportError> {
         self.check_open()?;
+        if !*self.listen_settled.borrow() {
+            self.wait_for_listen_stream().await;
+        }
         let id = request.id.clone();
         let method = request.method.clone();
         let body = Message::Request(request).to_vec();
@@ -404,6 +418,17 @@ impl Inner {
             ContentKind::Other(ct) => Err(TransportError::Malformed(format!(
                 "unexpected Content-Type {ct:?} in the response to `{method}`"
             ))),
+        }
+    }
+
+    /// Waits (at most [`LISTEN_SETTLE_WAIT`]) until the server-to-client stream being opened
+    /// is open or refused; gives up waiting for good after that.
+    async fn wait_for_listen_stream(&self) {
+        let mut settled = self.listen_settled.subscribe();
+        let waited = tokio::time::timeout(LISTEN_SETTLE_WAIT, settled.wait_for(|s| *s)).await;
+        if waited.is_err() {
+            tracing::debug!("the server-to-client stream is slow to open; not waiting for it");
+            self.listen_settled.send_replace(true);
         }
     }
 
@@ -597,7 +622,30 @@ impl<'a> EventStream<'a> {
 }
 
 /// The background task that keeps the server-to-client `GET` stream open.
-async fn listen(inner: std::sync::Weak<Inner>) {
+/// Marks the opening of the server-to-client stream settled when dropped, however `listen`
+/// got there (stream open, refused, failed, or the task ended).
+struct Settled(std::sync::Weak<Inner>, u64);
+
+impl Settled {
+    fn now(&mut self) {
+        if let Some(inner) = self.0.upgrade() {
+            // An aborted older listener must not settle the opening of a newer one.
+            if inner.listen_generation.load(Ordering::Acquire) == self.1 {
+                inner.listen_settled.send_replace(true);
+            }
+        }
+        self.0 = std::sync::Weak::new();
+    }
+}
+
+impl Drop for Settled {
+    fn drop(&mut self) {
+        self.now();
+    }
+}
+
+async fn listen(inner: std::sync::Weak<Inner>, generation: u64) {
+    let mut settled = Settled(inner.clone(), generation);
     let mut last_id: Option<String> = None;
     let mut retry: Option<u64> = None;
     let mut failures = 0u32;
@@ -624,6 +672,7 @@ async fn listen(inner: std::sync::Weak<Inner>) {
                 continue;
             }
         };
+        settled.now();
         let status = response.status();
         if status == StatusCode::METHOD_NOT_ALLOWED {
             tracing::debug!("the server offers no server-to-client stream (405)");
@@ -708,7 +757,12 @@ impl Transport for StreamableHttp {
             if let Some(old) = listener.take() {
                 old.abort();
             }
-            *listener = Some(tokio::spawn(listen(Arc::downgrade(&self.inner))));
+            let generation = self.inner.listen_generation.fetch_add(1, Ordering::AcqRel) + 1;
+            self.inner.listen_settled.send_replace(false);
+            *listener = Some(tokio::spawn(listen(
+                Arc::downgrade(&self.inner),
+                generation,
+            )));
         }
     }
 
@@ -721,6 +775,9 @@ impl Transport for StreamableHttp {
             if let Some(task) = listener.take() {
                 task.abort();
             }
+            // Nothing is being opened any more: no request waits for it.
+            self.inner.listen_generation.fetch_add(1, Ordering::AcqRel);
+            self.inner.listen_settled.send_replace(true);
         }
     }
 

@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! cargo build -p conduit-transport-stdio --examples
-//! cargo run -p conduit-transport-stdio --example raw                 # the bundled echo_server
-//! cargo run -p conduit-transport-stdio --example raw -- "node server.js --stdio"
+//! cargo run -p conduit-transport-stdio --example raw_stdio                 # the bundled echo_server
+//! cargo run -p conduit-transport-stdio --example raw_stdio -- "node server.js --stdio"
 //! ```
 
 use conduit_protocol::jsonrpc::{Outcome, Request, RequestId};
