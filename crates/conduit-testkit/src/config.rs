@@ -84,6 +84,7 @@ pub struct GatewayConfig {
     pub(crate) task_polls: u32,
     pub(crate) task_poll_interval_ms: u64,
     pub(crate) tasks_unsolicited: bool,
+    pub(crate) tasks_immediate: bool,
 }
 
 impl Default for GatewayConfig {
@@ -109,6 +110,7 @@ impl Default for GatewayConfig {
             task_polls: 2,
             task_poll_interval_ms: 10,
             tasks_unsolicited: false,
+            tasks_immediate: false,
         }
     }
 }
@@ -247,6 +249,14 @@ impl GatewayConfig {
     #[must_use]
     pub fn tasks_unsolicited(mut self, enabled: bool) -> Self {
         self.tasks_unsolicited = enabled;
+        self
+    }
+
+    /// 2026-07-28: answer a task-opted call of a task tool at once, with the plain result
+    /// and no task (default `false`), as the extension allows a server to.
+    #[must_use]
+    pub fn tasks_immediate(mut self, enabled: bool) -> Self {
+        self.tasks_immediate = enabled;
         self
     }
 

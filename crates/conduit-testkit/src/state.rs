@@ -49,6 +49,8 @@ pub(crate) struct State {
     pub(crate) request_states: Mutex<std::collections::HashSet<String>>,
     /// MCP tasks (see `features::tasks`).
     pub(crate) mcp_tasks: crate::features::tasks::TaskStore,
+    /// URL elicitations issued by `-32042` (see `features::url_elicitation`).
+    pub(crate) url_elicitations: crate::features::url_elicitation::Store,
 }
 
 impl State {
@@ -70,6 +72,7 @@ impl State {
             client_answers: Mutex::new(HashMap::new()),
             request_states: Mutex::new(std::collections::HashSet::new()),
             mcp_tasks: crate::features::tasks::TaskStore::default(),
+            url_elicitations: Default::default(),
         }
     }
 

@@ -41,6 +41,7 @@ mod stdio;
 mod subscribe;
 pub mod subscriptions;
 pub mod tasks;
+pub mod url_elicitation;
 mod transports;
 
 pub use builder::{ClientBuilder, RetryPolicy, TransportKind, CLIENT_NAME};
