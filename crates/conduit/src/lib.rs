@@ -41,8 +41,8 @@ mod stdio;
 mod subscribe;
 pub mod subscriptions;
 pub mod tasks;
-pub mod url_elicitation;
 mod transports;
+pub mod url_elicitation;
 
 pub use builder::{ClientBuilder, RetryPolicy, TransportKind, CLIENT_NAME};
 pub use client::{CallOptions, Client, Page};

@@ -146,8 +146,13 @@ impl TaskHandle {
 
     /// A 2025-11-25 handle from a `CreateTaskResult`'s task.
     pub(crate) fn from_task(client: &Client, tool: &str, task: Task, timeout: Duration) -> Self {
-        let mut handle =
-            TaskHandle::new(client, Era::Stateful, tool, Some(task.task_id.clone()), timeout);
+        let mut handle = TaskHandle::new(
+            client,
+            Era::Stateful,
+            tool,
+            Some(task.task_id.clone()),
+            timeout,
+        );
         handle.apply_task(task);
         handle
     }
@@ -161,8 +166,13 @@ impl TaskHandle {
     ) -> Result<Self, Error> {
         let task: DetailedTask = serde_json::from_value(raw.clone())
             .map_err(|e| Error::protocol("tools/call", format!("malformed task: {e}")))?;
-        let mut handle =
-            TaskHandle::new(client, Era::Stateless, tool, Some(task.task_id.clone()), timeout);
+        let mut handle = TaskHandle::new(
+            client,
+            Era::Stateless,
+            tool,
+            Some(task.task_id.clone()),
+            timeout,
+        );
         handle.apply_detailed(task, raw);
         Ok(handle)
     }
@@ -385,7 +395,9 @@ impl TaskHandle {
                     cancelled = true;
                     self.status = TaskStatus::Cancelled;
                 }
-                Err(e) => tracing::debug!(error = %e, task = %task_id, "could not cancel a timed-out task"),
+                Err(e) => {
+                    tracing::debug!(error = %e, task = %task_id, "could not cancel a timed-out task")
+                }
             }
         }
         Error::TaskTimeout {
@@ -404,7 +416,9 @@ impl TaskHandle {
             self.drain_updates();
             report(self);
             let inline = self.result.is_some() || self.error.is_some();
-            if self.status.is_terminal() && (self.id.is_none() || (self.era == Era::Stateless && inline)) {
+            if self.status.is_terminal()
+                && (self.id.is_none() || (self.era == Era::Stateless && inline))
+            {
                 break;
             }
             if self.status.is_terminal() {
@@ -444,7 +458,10 @@ impl TaskHandle {
         let value = match self.era {
             Era::Stateful => {
                 let Some(id) = self.task_id() else {
-                    return Err(Error::protocol("tools/call", "no task to fetch a result for"));
+                    return Err(Error::protocol(
+                        "tools/call",
+                        "no task to fetch a result for",
+                    ));
                 };
                 self.task_request("tasks/result", json!({ "taskId": id }))
                     .await?
@@ -458,13 +475,19 @@ impl TaskHandle {
                     None if self.status == TaskStatus::Failed => {
                         return Err(Error::protocol(
                             "tasks/get",
-                            format!("task {} failed without an error", self.task_id().unwrap_or_default()),
+                            format!(
+                                "task {} failed without an error",
+                                self.task_id().unwrap_or_default()
+                            ),
                         ))
                     }
                     None => {
                         return Err(Error::protocol(
                             "tasks/get",
-                            format!("completed task {} carries no result", self.task_id().unwrap_or_default()),
+                            format!(
+                                "completed task {} carries no result",
+                                self.task_id().unwrap_or_default()
+                            ),
                         ))
                     }
                 }
@@ -659,7 +682,11 @@ pub(crate) async fn call_through_task(
         },
         other => other,
     })?;
-    let handle = create_task(client, era, name, arguments, None, options).await?;
+    let started = Instant::now();
+    let timeout = options.timeout.unwrap_or(client.settings().timeout);
+    let mut handle = create_task(client, era, name, arguments, None, options).await?;
+    // One deadline for the whole call: creating the task and waiting for it.
+    handle.deadline = started + timeout;
     serde_json::to_value(handle.wait().await?)
         .map_err(|e| Error::protocol("tools/call", e.to_string()))
 }
@@ -733,9 +760,10 @@ impl Client {
         check_server_support(self, name, era)?;
         let tools: Vec<Tool> = self.list_all("tools/list", "tools").await?;
         self.inner().task_tools.learn(&tools, true);
-        let tool = tools.iter().find(|t| t.name == name).ok_or_else(|| {
-            unsupported(name, "the server does not list this tool".into())
-        })?;
+        let tool = tools
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| unsupported(name, "the server does not list this tool".into()))?;
         if task_support(tool) == TaskSupport::Forbidden {
             return Err(unsupported(
                 name,

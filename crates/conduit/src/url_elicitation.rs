@@ -161,7 +161,12 @@ pub(crate) async fn answer(client: &Client, e: Error, deadline: Instant) -> Resu
     }
     let now = Instant::now();
     let half = deadline.saturating_duration_since(now) / 2;
-    if !client.inner().url_elicitations.wait_for(&ids, now + half).await {
+    if !client
+        .inner()
+        .url_elicitations
+        .wait_for(&ids, now + half)
+        .await
+    {
         tracing::debug!(
             ?ids,
             "no notifications/elicitation/complete for every elicitation; retrying anyway"

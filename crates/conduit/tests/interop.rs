@@ -356,7 +356,10 @@ mod beyond_list_and_call {
             .find(|t| t.name == "simulate-research-query")
             .expect("simulate-research-query is listed");
         assert_eq!(
-            research.execution.as_ref().and_then(|e| e.task_support.clone()),
+            research
+                .execution
+                .as_ref()
+                .and_then(|e| e.task_support.clone()),
             Some(TaskSupport::Required)
         );
         let elicited_before = seen.elicitation.load(Ordering::SeqCst);
@@ -397,13 +400,13 @@ mod beyond_list_and_call {
         assert_eq!(statuses[0].0, TaskStatus::Working, "{statuses:?}");
         assert!(
             statuses.iter().any(|(s, m)| *s == TaskStatus::InputRequired
-                && m.as_deref().is_some_and(|m| m.contains("multiple interpretations"))),
+                && m.as_deref()
+                    .is_some_and(|m| m.contains("multiple interpretations"))),
             "{statuses:?}"
         );
         assert!(
-            statuses
-                .iter()
-                .any(|(s, m)| *s == TaskStatus::Working && m.as_deref().is_some_and(|m| m.ends_with("..."))),
+            statuses.iter().any(|(s, m)| *s == TaskStatus::Working
+                && m.as_deref().is_some_and(|m| m.ends_with("..."))),
             "stage progress in statusMessage: {statuses:?}"
         );
 

@@ -102,7 +102,10 @@ async fn cancel_uses_tasks_cancel_never_notifications_cancelled() {
         assert_eq!(task.status(), TaskStatus::Cancelled);
         let cancels = gw.requests_for("tasks/cancel");
         assert_eq!(cancels.len(), 1, "{mode:?}");
-        assert_eq!(cancels[0].params().unwrap()["taskId"], json!(task.id().unwrap()));
+        assert_eq!(
+            cancels[0].params().unwrap()["taskId"],
+            json!(task.id().unwrap())
+        );
         assert!(
             gw.requests_for("notifications/cancelled").is_empty(),
             "{mode:?}"
@@ -353,7 +356,10 @@ async fn pushed_status_notifications_reach_the_handle_and_the_client() {
         )
         .await
         .unwrap();
-    assert_eq!(task.poll_interval(), Some(conduit::tasks::MAX_POLL_INTERVAL));
+    assert_eq!(
+        task.poll_interval(),
+        Some(conduit::tasks::MAX_POLL_INTERVAL)
+    );
     let id = task.id().unwrap().to_owned();
     let waiting = tokio::spawn(async move {
         let mut seen = Vec::new();

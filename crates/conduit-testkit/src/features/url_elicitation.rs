@@ -62,7 +62,9 @@ pub(crate) fn call(ctx: &CallCtx) -> Result<Value, RpcError> {
         .map(|(id, _)| id.clone());
     if let Some(id) = done {
         issued.remove(&id);
-        return Ok(json!({ "content": [{ "type": "text", "text": format!("consented via {id}") }] }));
+        return Ok(
+            json!({ "content": [{ "type": "text", "text": format!("consented via {id}") }] }),
+        );
     }
     let id = format!("consent-{}", store.next.fetch_add(1, Ordering::Relaxed) + 1);
     issued.insert(id.clone(), false);
