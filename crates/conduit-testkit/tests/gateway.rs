@@ -27,7 +27,7 @@ fn error_code(v: &Value) -> i64 {
 // ---------------------------------------------------------------- stateful era
 
 /// Every tool the gateway lists, in order.
-const ALL_TOOLS: [&str; 12] = [
+const ALL_TOOLS: [&str; 13] = [
     "echo",
     "add",
     "slow",
@@ -40,6 +40,7 @@ const ALL_TOOLS: [&str; 12] = [
     "touch_resource",
     "long_task",
     "task_required",
+    "needs_consent",
 ];
 
 #[tokio::test]
