@@ -71,7 +71,7 @@ pub const CANCEL_ON_TIMEOUT_DEADLINE: Duration = Duration::from_secs(5);
 /// let task = client
 ///     .call_tool_as_task("long_task", serde_json::json!({}), None)
 ///     .await?;
-/// println!("task {} is {:?}", task.id(), task.status());
+/// println!("task {:?} is {:?}", task.id(), task.status());
 /// let result = task.wait().await?;
 /// # let _ = result; Ok(()) }
 /// ```

@@ -132,7 +132,8 @@ async fn a_second_refusal_ends_the_call() {
     let gw = gateway().await;
     let c = Client::builder(gw.url())
         .lifecycle(LifecycleMode::Stateful)
-        .timeout(Duration::from_millis(400))
+        // The bounded wait for a completion that never comes is half of this.
+        .timeout(Duration::from_secs(2))
         .on_url_elicitation(|_| async { Ok(ElicitResult::new(ElicitAction::Accept)) })
         .connect()
         .await
