@@ -327,7 +327,10 @@ impl TaskHandle {
         if Some(got) != self.id.as_deref() {
             return Err(Error::protocol(
                 method,
-                format!("asked about task {:?}, got task {got:?}", self.id),
+                format!(
+                    "asked about task {:?}, got task {got:?}",
+                    self.task_id().unwrap_or_default()
+                ),
             ));
         }
         Ok(())
