@@ -86,6 +86,7 @@ pub struct GatewayConfig {
     pub(crate) tasks_unsolicited: bool,
     pub(crate) list_ttl_ms: u64,
     pub(crate) subscriptions_listen: bool,
+    pub(crate) tasks_immediate: bool,
 }
 
 impl Default for GatewayConfig {
@@ -113,6 +114,7 @@ impl Default for GatewayConfig {
             tasks_unsolicited: false,
             list_ttl_ms: 0,
             subscriptions_listen: true,
+            tasks_immediate: false,
         }
     }
 }
@@ -268,6 +270,14 @@ impl GatewayConfig {
     #[must_use]
     pub fn subscriptions_listen(mut self, enabled: bool) -> Self {
         self.subscriptions_listen = enabled;
+        self
+    }
+
+    /// 2026-07-28: answer a task-opted call of a task tool at once, with the plain result
+    /// and no task (default `false`), as the extension allows a server to.
+    #[must_use]
+    pub fn tasks_immediate(mut self, enabled: bool) -> Self {
+        self.tasks_immediate = enabled;
         self
     }
 

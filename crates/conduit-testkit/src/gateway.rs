@@ -237,6 +237,21 @@ impl TestGateway {
         crate::features::subscriptions::drop_all(&self.state)
     }
 
+    /// Completes the stateful-era task `task_id` (as if its work finished) and pushes
+    /// `notifications/tasks/status` with its new state to every open `GET /mcp` stream.
+    /// `None` when no such task exists; otherwise how many streams got the notification.
+    pub fn complete_task(&self, task_id: &str) -> Option<usize> {
+        crate::features::tasks::complete_and_notify(&self.state, task_id)
+    }
+
+    /// Marks the URL elicitation `elicitation_id` (issued by the `needs_consent` tool's
+    /// `-32042`) as completed by the user, and pushes `notifications/elicitation/complete` to
+    /// every open `GET /mcp` stream. `None` when the gateway never issued that id; otherwise
+    /// how many streams got the notification.
+    pub fn complete_url_elicitation(&self, elicitation_id: &str) -> Option<usize> {
+        crate::features::url_elicitation::complete(&self.state, elicitation_id)
+    }
+
     /// The JSON-RPC endpoint, `http://ADDR/rpc`.
     pub fn rpc_url(&self) -> String {
         format!("{}/rpc", self.base_url())

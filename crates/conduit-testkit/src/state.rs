@@ -53,6 +53,8 @@ pub(crate) struct State {
     pub(crate) listens: Mutex<crate::features::subscriptions::Registry>,
     /// The `x-mcp-header` declarations of the tool `route` (listed and enforced).
     pub(crate) param_headers: crate::features::param_headers::Declarations,
+    /// URL elicitations issued by `-32042` (see `features::url_elicitation`).
+    pub(crate) url_elicitations: crate::features::url_elicitation::Store,
 }
 
 impl State {
@@ -76,6 +78,7 @@ impl State {
             mcp_tasks: crate::features::tasks::TaskStore::default(),
             listens: Mutex::default(),
             param_headers: Default::default(),
+            url_elicitations: Default::default(),
         }
     }
 

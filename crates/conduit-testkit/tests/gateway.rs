@@ -27,7 +27,7 @@ fn error_code(v: &Value) -> i64 {
 // ---------------------------------------------------------------- stateful era
 
 /// Every tool the gateway lists, in order.
-const ALL_TOOLS: [&str; 13] = [
+const ALL_TOOLS: [&str; 14] = [
     "echo",
     "add",
     "slow",
@@ -41,6 +41,7 @@ const ALL_TOOLS: [&str; 13] = [
     "long_task",
     "task_required",
     "route",
+    "needs_consent",
 ];
 
 #[tokio::test]

@@ -200,6 +200,10 @@ pub(crate) struct ClientInner {
     next_flush: std::sync::atomic::AtomicU64,
     /// What the keep-alive probes found.
     health: crate::keepalive::HealthSender,
+    /// Tools listed as requiring a task (see [`crate::tasks`]).
+    pub(crate) task_tools: crate::tasks::TaskTools,
+    /// URL elicitations the server reported complete (see [`crate::url_elicitation`]).
+    pub(crate) url_elicitations: crate::url_elicitation::Completions,
 }
 
 impl Drop for ClientInner {
@@ -367,6 +371,8 @@ impl Client {
             flushes: Mutex::new(HashMap::new()),
             next_flush: std::sync::atomic::AtomicU64::new(0),
             health: crate::keepalive::HealthSender::new(Default::default()),
+            task_tools: Default::default(),
+            url_elicitations: Default::default(),
         });
         let task = tokio::spawn(dispatch(Arc::downgrade(&inner), inbound));
         if let Ok(mut d) = inner.dispatcher.lock() {
@@ -537,6 +543,7 @@ impl Client {
         let mut reestablished = false;
         let mut version_retried = false;
         let mut relisted = false;
+        let mut url_elicitation_retried = false;
         let mut retry: Option<crate::mrtr::Retry> = None;
         let mut rounds = 0usize;
         loop {
@@ -693,6 +700,19 @@ impl Client {
                         }
                         Outcome::Error(e) => {
                             let e = Error::rpc(method, e);
+                            if e.rpc_code()
+                                == Some(conduit_protocol::jsonrpc::codes::URL_ELICITATION_REQUIRED)
+                            {
+                                let e = crate::url_elicitation::typed(e);
+                                if !url_elicitation_retried
+                                    && crate::url_elicitation::answerable(self, &e)
+                                {
+                                    url_elicitation_retried = true;
+                                    crate::url_elicitation::answer(self, e, deadline).await?;
+                                    continue;
+                                }
+                                return Err(e);
+                            }
                             if negotiated.era == Era::Stateless
                                 && !version_retried
                                 && lifecycle::retry_with_supported_version(&e)
@@ -858,6 +878,7 @@ impl Client {
     /// [list cache](Client::cached_list) while the server's `ttlMs` hint allows.
     pub async fn list_tools(&self) -> Result<Vec<Tool>, Error> {
         let tools: Vec<Tool> = self.cached_list("tools/list", "tools").await?;
+        self.inner.task_tools.learn(&tools, true);
         let tools = self
             .inner
             .tool_headers
@@ -875,6 +896,7 @@ impl Client {
     /// One page of `tools/list`.
     pub async fn list_tools_page(&self, cursor: Option<&str>) -> Result<Page<Tool>, Error> {
         let page: Page<Tool> = self.list_page("tools/list", "tools", cursor).await?;
+        self.inner.task_tools.learn(&page.items, false);
         Ok(Page {
             items: self.inner.tool_headers.learn(
                 page.items,
@@ -926,6 +948,14 @@ impl Client {
         options: CallOptions,
     ) -> Result<CallToolResult, Error> {
         let ledger_key = crate::datagrout::ledger::ledger_key(name, &arguments);
+        if self.inner.task_tools.requires_task(name) {
+            // Listed with `taskSupport: "required"`: through a task (see `crate::tasks`).
+            let value = crate::tasks::call_through_task(self, name, arguments, options).await?;
+            let result: CallToolResult = serde_json::from_value(value)
+                .map_err(|e| Error::protocol("tools/call", e.to_string()))?;
+            crate::datagrout::ledger::after_call(self, ledger_key, &result);
+            return Ok(result);
+        }
         let params = named_params("tool", name, arguments)?;
         let timeout = options.timeout.unwrap_or(self.inner.settings.timeout);
         let started = tokio::time::Instant::now();
@@ -1230,6 +1260,7 @@ async fn on_notification(inner: &ClientInner, n: Notification) {
                 _ => tracing::error!(target: "conduit::server", logger, level, %data),
             }
         }
+        N::ElicitationComplete(c) => inner.url_elicitations.complete(&c.elicitation_id),
         N::ToolListChanged(_) | N::PromptListChanged(_) | N::ResourceListChanged(_) => {
             crate::subscriptions::invalidate(inner, parsed.method());
         }

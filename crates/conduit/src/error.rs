@@ -134,6 +134,33 @@ pub enum Error {
         /// Why: the server declares no task support, the tool forbids tasks, …
         reason: String,
     },
+    /// A task did not finish within the deadline of the call that created it (see
+    /// [`crate::tasks`]). Unless the handle was told otherwise, the client cancelled it on the
+    /// server (`tasks/cancel`); `cancelled` says whether the server acknowledged that.
+    #[error("task `{task_id}` of tool `{tool}` did not finish within {after:?} ({})", if *cancelled { "cancelled on the server" } else { "not cancelled on the server" })]
+    TaskTimeout {
+        /// The tool whose call created the task.
+        tool: String,
+        /// The task's id.
+        task_id: String,
+        /// The deadline that passed.
+        after: Duration,
+        /// Whether the server acknowledged `tasks/cancel`.
+        cancelled: bool,
+    },
+    /// `-32042` (2025-11-25): the server will process the request only once the user has
+    /// completed these URL-mode elicitations (see [`crate::url_elicitation`]). The client
+    /// returns this when it has no URL-elicitation handler, the user did not accept, or the
+    /// retry was refused again.
+    #[error("`{method}` requires the user to complete {} URL elicitation(s) first: {message}", elicitations.len())]
+    UrlElicitationRequired {
+        /// The request that was refused.
+        method: String,
+        /// The server's message.
+        message: String,
+        /// The elicitations (URL, `elicitationId`, message) to complete before retrying.
+        elicitations: Vec<crate::types::ElicitUrlParams>,
+    },
     /// Loading, registering or rotating the mTLS identity failed.
     #[cfg(feature = "identity")]
     #[error("mTLS identity: {0}")]
@@ -221,7 +248,7 @@ impl Error {
     /// Whether a deadline passed (the client's own or the transport's).
     pub fn is_timeout(&self) -> bool {
         match self {
-            Error::Timeout { .. } => true,
+            Error::Timeout { .. } | Error::TaskTimeout { .. } => true,
             Error::Transport(t) => t.is_timeout(),
             _ => false,
         }
@@ -233,6 +260,9 @@ impl Error {
         match self {
             Error::Rpc { code, .. } => Some(*code),
             Error::HeaderMismatch { .. } => Some(conduit_protocol::jsonrpc::codes::HEADER_MISMATCH),
+            Error::UrlElicitationRequired { .. } => {
+                Some(conduit_protocol::jsonrpc::codes::URL_ELICITATION_REQUIRED)
+            }
             _ => None,
         }
     }
@@ -264,6 +294,13 @@ impl Error {
     /// pages the user must visit before the call is retried.
     pub fn url_elicitations(&self) -> Option<Vec<crate::types::ElicitRequestParams>> {
         match self {
+            Error::UrlElicitationRequired { elicitations, .. } => Some(
+                elicitations
+                    .iter()
+                    .cloned()
+                    .map(crate::types::ElicitRequestParams::Url)
+                    .collect(),
+            ),
             Error::Rpc {
                 code,
                 data: Some(data),

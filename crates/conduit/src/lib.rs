@@ -60,6 +60,7 @@ mod subscribe;
 pub mod subscriptions;
 pub mod tasks;
 mod transports;
+pub mod url_elicitation;
 pub mod validate;
 
 pub use builder::{ClientBuilder, RetryPolicy, TransportKind, CLIENT_NAME};

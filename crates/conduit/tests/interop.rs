@@ -142,6 +142,7 @@ mod beyond_list_and_call {
 
     use conduit::types::{
         CreateMessageResult, ElicitAction, ElicitResult, LoggingLevel, Root, ServerNotification,
+        TaskStatus, TaskSupport,
     };
     use conduit::{CallOptions, Client, ClientBuilder, Era};
     use serde_json::{json, Value};
@@ -183,6 +184,18 @@ mod beyond_list_and_call {
                     elicited.elicitation.fetch_add(1, Ordering::SeqCst);
                     assert!(!form.message.is_empty());
                     let mut content = serde_json::Map::new();
+                    // simulate-research-query asks which interpretation of its topic is meant:
+                    // choose the second one offered, so the report proves it was our answer.
+                    if let Some(choices) = form
+                        .requested_schema
+                        .get("properties")
+                        .and_then(|p| p.get("interpretation"))
+                        .and_then(|i| i.get("oneOf"))
+                        .and_then(Value::as_array)
+                    {
+                        content.insert("interpretation".into(), choices[1]["const"].clone());
+                        return Ok(ElicitResult::new(ElicitAction::Accept).content(content));
+                    }
                     content.insert("name".into(), json!("Ada Lovelace"));
                     content.insert("check".into(), json!(true));
                     Ok(ElicitResult::new(ElicitAction::Accept).content(content))
@@ -329,6 +342,76 @@ mod beyond_list_and_call {
         )
         .await;
         client.unsubscribe_resource(&uri).await.unwrap();
+
+        research_tasks(client, seen, &tools).await;
+    }
+
+    /// Tasks (2025-11-25): `simulate-research-query` requires a task. Run as a task with an
+    /// ambiguous topic, it reports its stages in `statusMessage`, turns `input_required`, asks
+    /// the client's elicitation handler through the `tasks/result` stream, and writes the
+    /// chosen interpretation into its report. Called plainly, it goes through a task too.
+    async fn research_tasks(client: &Client, seen: &Seen, tools: &[conduit::types::Tool]) {
+        let research = tools
+            .iter()
+            .find(|t| t.name == "simulate-research-query")
+            .expect("simulate-research-query is listed");
+        assert_eq!(
+            research
+                .execution
+                .as_ref()
+                .and_then(|e| e.task_support.clone()),
+            Some(TaskSupport::Required)
+        );
+        let elicited_before = seen.elicitation.load(Ordering::SeqCst);
+        let as_task = async {
+            let task = client
+                .call_tool_as_task_with(
+                    "simulate-research-query",
+                    json!({"topic": "python", "ambiguous": true}),
+                    None,
+                    CallOptions::timeout(Duration::from_secs(60)),
+                )
+                .await
+                .unwrap();
+            assert!(task.id().is_some_and(|id| !id.is_empty()));
+            let mut statuses = Vec::new();
+            let result = task
+                .wait_with(|status, message| {
+                    statuses.push((status.clone(), message.map(str::to_owned)))
+                })
+                .await
+                .unwrap();
+            (result, statuses)
+        };
+        // Plain call_tool of a task-required tool: transparently through a task.
+        let plain = client.call_tool("simulate-research-query", json!({"topic": "tides"}));
+        let ((result, statuses), plain) = tokio::join!(as_task, plain);
+
+        let report = serde_json::to_string(&result.content).unwrap();
+        assert!(
+            report.contains("Research Report: python (snake)"),
+            "the chosen interpretation is in the report: {report}"
+        );
+        assert_eq!(
+            seen.elicitation.load(Ordering::SeqCst),
+            elicited_before + 1,
+            "the ambiguous query asked the handler once"
+        );
+        assert_eq!(statuses[0].0, TaskStatus::Working, "{statuses:?}");
+        assert!(
+            statuses.iter().any(|(s, m)| *s == TaskStatus::InputRequired
+                && m.as_deref()
+                    .is_some_and(|m| m.contains("multiple interpretations"))),
+            "{statuses:?}"
+        );
+        assert!(
+            statuses.iter().any(|(s, m)| *s == TaskStatus::Working
+                && m.as_deref().is_some_and(|m| m.ends_with("..."))),
+            "stage progress in statusMessage: {statuses:?}"
+        );
+
+        let plain = serde_json::to_string(&plain.unwrap().content).unwrap();
+        assert!(plain.contains("Research Report: tides"), "{plain}");
     }
 }
 

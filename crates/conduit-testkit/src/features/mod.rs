@@ -9,3 +9,4 @@ pub(crate) mod resources;
 pub(crate) mod subscriptions;
 pub(crate) mod tasks;
 pub(crate) mod tools;
+pub(crate) mod url_elicitation;

@@ -101,6 +101,9 @@ pub(crate) fn call(
     } else {
         params.get("task").is_some_and(Value::is_object)
     };
+    if wants_task && stateless && ctx.state.config.tasks_immediate {
+        return Ok(outcome(name, args));
+    }
     if !wants_task {
         if name == "task_required" {
             return Err(if stateless {
@@ -143,7 +146,10 @@ pub(crate) fn call(
 }
 
 fn render(ctx: &CallCtx, e: &Entry) -> Value {
-    let interval = ctx.state.config.task_poll_interval_ms;
+    render_with(ctx.state.config.task_poll_interval_ms, e)
+}
+
+fn render_with(interval: u64, e: &Entry) -> Value {
     if e.stateless {
         let mut v = json!({
             "taskId": e.id, "status": e.status, "createdAt": CREATED_AT,
@@ -233,6 +239,26 @@ pub(crate) fn method(ctx: &CallCtx, method: &str, params: &Value) -> Result<Valu
         "tasks/update" => with_task(ctx, params, |_| Ok(json!({}))),
         other => Err(RpcError::method_not_found(other)),
     }
+}
+
+/// Completes a working stateful task (a status message says so) and pushes
+/// `notifications/tasks/status` with its new state to every listening `GET` stream. `None` when
+/// no such task exists; otherwise how many streams got the notification.
+pub(crate) fn complete_and_notify(state: &crate::state::State, id: &str) -> Option<usize> {
+    let view = {
+        let mut tasks = lock(&state.mcp_tasks.tasks);
+        let entry = tasks.iter_mut().find(|e| e.id == id && !e.stateless)?;
+        if entry.status == "working" {
+            entry.status = "completed";
+        }
+        let mut view = render_with(state.config.task_poll_interval_ms, entry);
+        view["statusMessage"] = json!("finished (pushed)");
+        view
+    };
+    Some(crate::mcp::push_to_listeners(
+        state,
+        &crate::jsonrpc::notification("notifications/tasks/status", view),
+    ))
 }
 
 /// Every stateful task, for `tasks/list`.

@@ -130,6 +130,7 @@ pub(crate) fn definitions() -> Vec<Value> {
     .into_iter()
     .chain(super::client_asks::definitions())
     .chain(super::tasks::definitions())
+    .chain(super::url_elicitation::definitions())
     .collect()
 }
 
@@ -203,6 +204,7 @@ pub(crate) async fn call(ctx: &CallCtx, params: &Value) -> Result<Value, RpcErro
         )),
         super::param_headers::TOOL => Ok(super::param_headers::call(&args)),
         other if super::tasks::handles(other) => super::tasks::call(ctx, other, params, &args),
+        other if super::url_elicitation::handles(other) => super::url_elicitation::call(ctx),
         other if super::client_asks::handles(other) => {
             super::client_asks::call(ctx, other, params, &args).await
         }
