@@ -84,6 +84,7 @@ pub struct GatewayConfig {
     pub(crate) task_polls: u32,
     pub(crate) task_poll_interval_ms: u64,
     pub(crate) tasks_unsolicited: bool,
+    pub(crate) legacy: crate::legacy::LegacyEndpoint,
 }
 
 impl Default for GatewayConfig {
@@ -109,11 +110,20 @@ impl Default for GatewayConfig {
             task_polls: 2,
             task_poll_interval_ms: 10,
             tasks_unsolicited: false,
+            legacy: crate::legacy::LegacyEndpoint::default(),
         }
     }
 }
 
 impl GatewayConfig {
+    /// Serves the legacy 2024-11-05 HTTP+SSE transport (`GET /sse`, `POST /message`), see
+    /// [`LegacyEndpoint`](crate::LegacyEndpoint).
+    #[must_use]
+    pub fn legacy_sse(mut self, legacy: crate::legacy::LegacyEndpoint) -> Self {
+        self.legacy = legacy;
+        self
+    }
+
     /// Serves an OAuth 2.1 authorization server (see [`OAuthConfig`](crate::OAuthConfig)) and,
     /// unless it says otherwise, protects `/mcp` with it.
     #[must_use]

@@ -50,6 +50,7 @@ mod gateway;
 mod http_util;
 mod jsonrpc;
 mod jsonrpc_endpoint;
+mod legacy;
 mod mcp;
 mod oauth;
 mod record;
@@ -63,6 +64,7 @@ pub use ca::{fingerprint, IssuedCertificate, MtlsRequest, TestCa};
 pub use config::{DiscoverRejection, EraSupport, GatewayConfig, ResponseMode};
 pub use faults::Faults;
 pub use gateway::TestGateway;
+pub use legacy::{LegacyEndpoint, LegacyFirstEvent};
 pub use oauth::{OAuthConfig, TokenRequestRecord};
 pub use record::RecordedRequest;
 

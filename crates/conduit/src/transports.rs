@@ -12,7 +12,7 @@ use crate::Error;
 /// The endpoint URL a transport is given, from the URL the user configured, exactly as the
 /// reference SDK rewrites it:
 ///
-/// * [`TransportKind::Mcp`] — unchanged;
+/// * [`TransportKind::Mcp`] and [`TransportKind::LegacySse`] — unchanged;
 /// * [`TransportKind::JsonRpc`] — a trailing `/mcp` becomes `/rpc`; nothing else changes;
 /// * [`TransportKind::WebSocket`] — `https://` becomes `wss://` and `http://` becomes `ws://`;
 ///   the path is kept (DataGrout serves WebSocket at `…/servers/{uuid}/ws`).
@@ -25,7 +25,7 @@ use crate::Error;
 /// ```
 pub fn endpoint_url(kind: TransportKind, url: &str) -> String {
     match kind {
-        TransportKind::Mcp => url.to_owned(),
+        TransportKind::Mcp | TransportKind::LegacySse => url.to_owned(),
         #[cfg(feature = "stdio")]
         TransportKind::Stdio => url.to_owned(),
         TransportKind::JsonRpc => match url.strip_suffix("/mcp") {
@@ -44,11 +44,26 @@ pub fn endpoint_url(kind: TransportKind, url: &str) -> String {
     }
 }
 
+/// The legacy HTTP+SSE transport's settings: the defaults, with the builder's response size
+/// limit.
+#[cfg(feature = "http")]
+pub(crate) fn legacy_config(
+    max_response_bytes: Option<usize>,
+) -> conduit_transport_http::legacy::LegacySseConfig {
+    let defaults = conduit_transport_http::legacy::LegacySseConfig::default();
+    conduit_transport_http::legacy::LegacySseConfig {
+        max_message_bytes: max_response_bytes.unwrap_or(defaults.max_message_bytes),
+        ..defaults
+    }
+}
+
 /// Options of the non-default transports, collected by the builder.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TransportOptions {
     #[cfg(feature = "ws")]
     pub(crate) ws: Option<conduit_transport_ws::WsConfig>,
+    /// The builder's response size limit (the legacy HTTP+SSE transport uses it too).
+    pub(crate) max_response_bytes: Option<usize>,
 }
 
 /// Builds a JSON-RPC or WebSocket transport (`Mcp` is built by the builder itself).
@@ -73,12 +88,22 @@ pub(crate) async fn build(
                 conduit_transport_ws::WebSocket::connect(http, url, config, Some(inbound)).await?,
             ))
         }
+        #[cfg(feature = "http")]
+        TransportKind::LegacySse => Ok(Arc::new(
+            conduit_transport_http::legacy::LegacySse::connect(
+                http,
+                url,
+                legacy_config(options.max_response_bytes),
+                inbound,
+            )
+            .await?,
+        )),
         other => Err(Error::Config(format!(
             "the {other:?} transport is not compiled in (enable the cargo feature `{}` of the `conduit` crate)",
             match other {
                 TransportKind::JsonRpc => "jsonrpc",
                 TransportKind::WebSocket => "ws",
-                TransportKind::Mcp => "http",
+                TransportKind::Mcp | TransportKind::LegacySse => "http",
                 #[cfg(feature = "stdio")]
                 TransportKind::Stdio => "stdio",
             }
