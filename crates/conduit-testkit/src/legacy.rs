@@ -53,6 +53,7 @@ pub struct LegacyEndpoint {
     pub(crate) at_mcp_path: bool,
     pub(crate) first_event: LegacyFirstEvent,
     pub(crate) drop_on_tool: Option<String>,
+    pub(crate) garbage: bool,
 }
 
 impl LegacyEndpoint {
@@ -76,6 +77,14 @@ impl LegacyEndpoint {
     #[must_use]
     pub fn first_event(mut self, first: LegacyFirstEvent) -> Self {
         self.first_event = first;
+        self
+    }
+
+    /// Sends junk right after `endpoint`: data that is not JSON, an event of an unknown type, a
+    /// response to no request, a second `endpoint` and a comment. A client must skip all of it.
+    #[must_use]
+    pub fn garbage_after_endpoint(mut self, on: bool) -> Self {
+        self.garbage = on;
         self
     }
 
@@ -144,6 +153,17 @@ fn open(state: &Arc<State>, req: &HttpRequest) -> Response<Body> {
     let (tx, merged) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
     if let Some(first) = first {
         let _ = tx.send(Bytes::from(first));
+        if state.config.legacy.garbage {
+            let junk = concat!(
+                "event: message\ndata: this is not json\n\n",
+                "event: surprise\ndata: {}\n\n",
+                "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":\"nobody\",\"result\":{}}\n\n",
+                "event: endpoint\ndata: /elsewhere\n\n",
+                ": a comment\n\n",
+                "data: [1,2,3]\n\n",
+            );
+            let _ = tx.send(Bytes::from_static(junk.as_bytes()));
+        }
     }
     if state.config.legacy.first_event != LegacyFirstEvent::Close {
         // Relay the logical stream's events, each marked `event: message`.

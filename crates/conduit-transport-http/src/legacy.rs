@@ -776,3 +776,54 @@ impl Transport for WithLegacyFallback {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::resolve_endpoint;
+    use conduit_transport::TransportError;
+
+    fn base() -> http::Uri {
+        "http://127.0.0.1:8080/servers/a/sse?x=1".parse().unwrap()
+    }
+
+    #[test]
+    fn endpoints_resolve_against_the_sse_url() {
+        let ok = |data: &str| {
+            resolve_endpoint(&base(), data.as_bytes())
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            ok("/message?sessionId=abc"),
+            "http://127.0.0.1:8080/message?sessionId=abc"
+        );
+        assert_eq!(
+            ok("messages?sessionId=1"),
+            "http://127.0.0.1:8080/servers/a/messages?sessionId=1"
+        );
+        assert_eq!(ok(" http://127.0.0.1:8080/m \n"), "http://127.0.0.1:8080/m");
+    }
+
+    #[test]
+    fn other_origins_and_garbage_are_refused() {
+        for data in [
+            "http://127.0.0.1:8081/message",
+            "https://127.0.0.1:8080/message",
+            "http://evil.example/message",
+            "//evil.example/message",
+            "",
+            "   ",
+            "http://[::1",
+        ] {
+            match resolve_endpoint(&base(), data.as_bytes()) {
+                Err(TransportError::Malformed(_)) => {}
+                other => panic!("{data:?}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            resolve_endpoint(&base(), b"\xff\xfe"),
+            Err(TransportError::Malformed(_))
+        ));
+    }
+}

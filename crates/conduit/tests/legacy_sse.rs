@@ -368,3 +368,152 @@ async fn a_refused_initialize_without_a_legacy_server_keeps_its_error() {
         .iter()
         .any(|r| r.path == "/mcp" && r.http_method == "GET"));
 }
+
+/// Interop: the reference server `@modelcontextprotocol/server-everything` run with its old
+/// transport (`node dist/index.js sse`: `GET /sse`, posts to `/message`), bound to 127.0.0.1.
+/// `cargo xtask test` sets `CONDUIT_NODE` and `CONDUIT_SERVER_EVERYTHING`; without them the
+/// test says so and returns.
+mod interop {
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    use conduit::{Client, Era, TransportKind};
+    use serde_json::json;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    struct Server {
+        _child: tokio::process::Child,
+        sse_url: String,
+    }
+
+    async fn server_everything_sse() -> Option<Server> {
+        let (Some(node), Some(entry)) = (
+            std::env::var_os("CONDUIT_NODE"),
+            std::env::var_os("CONDUIT_SERVER_EVERYTHING"),
+        ) else {
+            eprintln!(
+                "skipping: CONDUIT_NODE / CONDUIT_SERVER_EVERYTHING not set (run `cargo xtask test`)"
+            );
+            return None;
+        };
+        let preload = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/loopback.cjs");
+        let mut child = tokio::process::Command::new(node)
+            .arg("--require")
+            .arg(preload)
+            .arg(entry)
+            .arg("sse")
+            .env("PORT", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("server-everything starts");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let port = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(port) = line.strip_prefix("CONDUIT_LISTENING ") {
+                    return port.trim().parse::<u16>().unwrap();
+                }
+            }
+            panic!("server-everything exited before listening");
+        })
+        .await
+        .expect("server-everything listens within 30 s");
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Some(Server {
+            _child: child,
+            sse_url: format!("http://127.0.0.1:{port}/sse"),
+        })
+    }
+
+    async fn list_and_call(client: &Client) {
+        assert_eq!(client.era(), Some(Era::Stateful));
+        assert!(client.server_info().is_some());
+        let tools = client.list_tools().await.unwrap();
+        assert!(
+            tools.iter().any(|t| t.name == "echo"),
+            "{:?}",
+            tools.iter().map(|t| &t.name).collect::<Vec<_>>()
+        );
+        let result = client
+            .call_tool("echo", json!({"message": "legacy interop"}))
+            .await
+            .unwrap();
+        let text = serde_json::to_string(&result.content).unwrap();
+        assert!(text.contains("legacy interop"), "{text}");
+        let calls = (0..6).map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { client.call_tool("get-sum", json!({"a": i, "b": 1})).await })
+        });
+        for (i, call) in calls.enumerate() {
+            let result = call.await.unwrap().unwrap();
+            let text = serde_json::to_string(&result.content).unwrap();
+            assert!(text.contains(&(i + 1).to_string()), "{i}: {text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn server_everything_over_the_legacy_transport() {
+        let Some(server) = server_everything_sse().await else {
+            return;
+        };
+        let client = Client::builder(&server.sse_url)
+            .transport(TransportKind::LegacySse)
+            .connect()
+            .await
+            .unwrap();
+        list_and_call(&client).await;
+        client.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn server_everything_sse_is_found_by_the_fallback() {
+        let Some(server) = server_everything_sse().await else {
+            return;
+        };
+        // The default transport and lifecycle: the POSTs to /sse are refused (404), so the
+        // client falls back to GET /sse.
+        let client = Client::builder(&server.sse_url).connect().await.unwrap();
+        list_and_call(&client).await;
+        client.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn junk_on_the_stream_is_skipped() {
+    let gw = gateway(LegacyEndpoint::enabled().garbage_after_endpoint(true)).await;
+    let client = legacy_client(&gw).await.unwrap();
+    let result = client
+        .call_tool("echo", json!({"message": "through the junk"}))
+        .await
+        .unwrap();
+    assert!(text_of(&result).contains("through the junk"));
+    // The second `endpoint` event did not redirect the posts.
+    assert!(gw.requests().iter().all(|r| r.path != "/elsewhere"));
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_event_over_the_size_limit_fails_the_call_with_too_large() {
+    let gw = gateway(LegacyEndpoint::enabled()).await;
+    let client = Client::builder(sse_url(&gw))
+        .transport(TransportKind::LegacySse)
+        .max_response_bytes(4096)
+        .connect()
+        .await
+        .unwrap();
+    let big = "x".repeat(8192);
+    let err = client
+        .call_tool("echo", json!({"message": big}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport(TransportError::TooLarge { limit: 4096 })
+        ),
+        "{err:?}"
+    );
+    client.close().await.unwrap();
+}
