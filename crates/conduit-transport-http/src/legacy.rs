@@ -213,6 +213,17 @@ impl LegacySse {
         let (tx, rx) = oneshot::channel();
         {
             let mut s = inner.lock()?;
+            if s.link.is_none() {
+                // The stream ended between finding the endpoint and now: nothing was sent.
+                drop(s);
+                return Err(if inner.closed.load(Ordering::Acquire) {
+                    TransportError::Closed
+                } else {
+                    TransportError::SessionExpired {
+                        session: format!("legacy SSE stream {} (lost)", inner.url),
+                    }
+                });
+            }
             if s.pending.contains_key(&id) {
                 return Err(TransportError::other(format!(
                     "a request with id {id} is already in flight"

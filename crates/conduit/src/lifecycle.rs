@@ -340,8 +340,10 @@ fn parse_capabilities(method: &str, result: &Value) -> Result<ServerCapabilities
 async fn initialize(client: &Client) -> Result<Negotiated, Error> {
     let first = initialize_once(client).await;
     match &first {
-        Err(Error::Transport(TransportError::Status { status, .. }))
-            if matches!(status, 400 | 404 | 405) => {}
+        Err(Error::Transport(TransportError::Status {
+            status: 400 | 404 | 405,
+            ..
+        })) => {}
         _ => return first,
     }
     match client.transport().legacy_fallback().await {
