@@ -87,6 +87,10 @@ enum TransportArg {
     /// WebSocket, datagrout-jsonrpc.v1 (http(s):// becomes ws(s)://).
     #[value(alias = "websocket")]
     Ws,
+    /// The legacy HTTP+SSE transport of MCP 2024-11-05 (the URL is the server's SSE endpoint,
+    /// e.g. …/sse). `mcp` also falls back to it when `initialize` is refused with 400/404/405.
+    #[value(alias = "sse")]
+    LegacySse,
 }
 
 #[derive(Debug, Subcommand)]
@@ -298,6 +302,7 @@ async fn connect(global: &Global) -> Result<Client, Failure> {
         TransportArg::Mcp => conduit::TransportKind::Mcp,
         TransportArg::Jsonrpc => conduit::TransportKind::JsonRpc,
         TransportArg::Ws => conduit::TransportKind::WebSocket,
+        TransportArg::LegacySse => conduit::TransportKind::LegacySse,
     });
     match (&global.client_id, &global.client_secret) {
         (Some(id), Some(secret)) => {

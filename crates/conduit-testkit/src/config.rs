@@ -87,6 +87,7 @@ pub struct GatewayConfig {
     pub(crate) list_ttl_ms: u64,
     pub(crate) subscriptions_listen: bool,
     pub(crate) tasks_immediate: bool,
+    pub(crate) legacy: crate::legacy::LegacyEndpoint,
 }
 
 impl Default for GatewayConfig {
@@ -115,11 +116,20 @@ impl Default for GatewayConfig {
             list_ttl_ms: 0,
             subscriptions_listen: true,
             tasks_immediate: false,
+            legacy: crate::legacy::LegacyEndpoint::default(),
         }
     }
 }
 
 impl GatewayConfig {
+    /// Serves the legacy 2024-11-05 HTTP+SSE transport (`GET /sse`, `POST /message`), see
+    /// [`LegacyEndpoint`](crate::LegacyEndpoint).
+    #[must_use]
+    pub fn legacy_sse(mut self, legacy: crate::legacy::LegacyEndpoint) -> Self {
+        self.legacy = legacy;
+        self
+    }
+
     /// Serves an OAuth 2.1 authorization server (see [`OAuthConfig`](crate::OAuthConfig)) and,
     /// unless it says otherwise, protects `/mcp` with it.
     #[must_use]

@@ -53,6 +53,7 @@ mod gateway;
 mod http_util;
 mod jsonrpc;
 mod jsonrpc_endpoint;
+mod legacy;
 mod mcp;
 mod oauth;
 mod record;
@@ -67,6 +68,7 @@ pub use config::{DiscoverRejection, EraSupport, GatewayConfig, ResponseMode};
 pub use faults::Faults;
 pub use features::subscriptions::{ListenRecord, ListenState};
 pub use gateway::TestGateway;
+pub use legacy::{LegacyEndpoint, LegacyFirstEvent};
 pub use oauth::{OAuthConfig, TokenRequestRecord};
 pub use record::RecordedRequest;
 

@@ -60,6 +60,9 @@ where
     if let Some(denied) = crate::oauth::guard(&state, &req) {
         return denied;
     }
+    if let Some(response) = crate::legacy::route(&state, &req) {
+        return response;
+    }
     match req.parts.uri.path() {
         mcp::PATH => mcp::handle(state, req).await,
         jsonrpc_endpoint::PATH | jsonrpc_endpoint::PATH_SLASH => {

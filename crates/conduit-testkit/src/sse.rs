@@ -131,6 +131,13 @@ impl Streams {
         }
     }
 
+    /// Whether the stream exists, is not finished and still has its connection.
+    pub(crate) fn is_live(&self, stream: &str) -> bool {
+        self.streams
+            .get(stream)
+            .is_some_and(|s| !s.finished && s.sink.as_ref().is_some_and(|k| !k.is_closed()))
+    }
+
     /// Ends the connection carrying the stream without finishing the stream.
     pub(crate) fn detach(&mut self, stream: &str) {
         if let Some(s) = self.streams.get_mut(stream) {

@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 mod headers;
+pub mod legacy;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

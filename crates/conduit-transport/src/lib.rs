@@ -187,6 +187,15 @@ pub trait Transport: Send + Sync + 'static {
         Handshake::Mcp
     }
 
+    /// Switches to the backwards-compatible transport of the same endpoint, when this transport
+    /// has one: the client's lifecycle calls it after a Streamable HTTP `initialize` was refused
+    /// with HTTP 400, 404 or 405 (the spec's fallback to the 2024-11-05 HTTP+SSE transport).
+    /// `Ok(true)` means later messages go over the old transport; the default answers
+    /// `Ok(false)` (no fallback).
+    fn legacy_fallback(&self) -> BoxFuture<'_, Result<bool, TransportError>> {
+        Box::pin(async { Ok(false) })
+    }
+
     /// Subscribes to a server topic. The default answers [`TransportError::Unsupported`]:
     /// only transports with server push (WebSocket) carry topics.
     fn subscribe<'a>(

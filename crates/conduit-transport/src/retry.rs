@@ -199,6 +199,10 @@ impl Transport for Retrying {
         self.inner.stateless_cancellation()
     }
 
+    fn legacy_fallback(&self) -> BoxFuture<'_, Result<bool, TransportError>> {
+        self.inner.legacy_fallback()
+    }
+
     fn subscribe<'a>(
         &'a self,
         topic: &'a str,

@@ -37,19 +37,25 @@ pub enum TransportKind {
     /// A local server process over stdio (see [`ClientBuilder::stdio`]).
     #[cfg(feature = "stdio")]
     Stdio,
+    /// The legacy HTTP+SSE transport of MCP 2024-11-05: the URL is the server's SSE endpoint
+    /// (often `…/sse`); messages are posted where its `endpoint` event says. `Mcp` falls back
+    /// to it on its own when `initialize` is refused with 400/404/405. Cargo feature `http`.
+    LegacySse,
 }
 
 impl std::str::FromStr for TransportKind {
     type Err = Error;
 
-    /// `mcp`, `jsonrpc` or `ws` (`websocket`, as the reference SDK spells it, is accepted).
+    /// `mcp`, `jsonrpc`, `ws` (`websocket`, as the reference SDK spells it, is accepted) or
+    /// `legacy-sse` (`sse`).
     fn from_str(s: &str) -> Result<Self, Error> {
         match s.to_ascii_lowercase().as_str() {
             "mcp" | "http" => Ok(TransportKind::Mcp),
             "jsonrpc" | "json-rpc" | "rpc" => Ok(TransportKind::JsonRpc),
             "ws" | "websocket" => Ok(TransportKind::WebSocket),
+            "legacy-sse" | "sse" => Ok(TransportKind::LegacySse),
             other => Err(Error::Config(format!(
-                "unknown transport {other:?} (expected mcp, jsonrpc or ws)"
+                "unknown transport {other:?} (expected mcp, jsonrpc, ws or legacy-sse)"
             ))),
         }
     }
@@ -474,15 +480,29 @@ impl ClientBuilder {
                         .unwrap_or(defaults.max_message_bytes),
                     ..defaults
                 };
-                Arc::new(
-                    conduit_transport_http::StreamableHttp::new(http, &url, config, tx)
-                        .map_err(|e| Error::Config(e.to_string()))?,
+                let modern = conduit_transport_http::StreamableHttp::new(
+                    http.clone(),
+                    &url,
+                    config,
+                    tx.clone(),
                 )
+                .map_err(|e| Error::Config(e.to_string()))?;
+                // Backwards compatibility: a refused `initialize` may switch to the 2024-11-05
+                // HTTP+SSE transport of the same URL (see `lifecycle::initialize`).
+                Arc::new(conduit_transport_http::legacy::WithLegacyFallback::new(
+                    modern,
+                    http,
+                    url.clone(),
+                    crate::transports::legacy_config(self.max_response_bytes),
+                    tx,
+                ))
             }
             #[cfg(feature = "stdio")]
             TransportKind::Stdio => crate::stdio::spawn(self.stdio, tx)?,
             other => {
-                crate::transports::build(other, http, &url, &self.transport_options, tx).await?
+                let mut options = self.transport_options.clone();
+                options.max_response_bytes = self.max_response_bytes;
+                crate::transports::build(other, http, &url, &options, tx).await?
             }
         };
         let transport: Arc<dyn conduit_transport::Transport> = Arc::new(

@@ -14,6 +14,13 @@
 //!   request timeout but at most 10 s), on whose expiry the client falls back to `initialize`;
 //!   if that fails too, [`Error::Handshake`] carries both failures.
 //!
+//! **Backwards compatibility with 2024-11-05 servers.** When the Streamable HTTP `initialize`
+//! POST is refused with HTTP 400, 404 or 405 ([`LifecycleMode::Auto`] after its probe, or
+//! [`LifecycleMode::Stateful`]), the transport is asked to fall back to the old HTTP+SSE
+//! transport on the same URL (`GET`, first event `endpoint`) and `initialize` is sent again
+//! over it. So the order under `Auto` is: `server/discover` → `initialize` (Streamable HTTP) →
+//! `initialize` (HTTP+SSE).
+//!
 //! **Transports without a handshake.** DataGrout's JSON-RPC (`/rpc`) and WebSocket endpoints
 //! serve requests with no `initialize` or `server/discover` first, and the reference SDK sends
 //! none there. Such a transport declares [`Handshake::None`]; with [`LifecycleMode::Auto`] the
@@ -325,7 +332,34 @@ fn parse_capabilities(method: &str, result: &Value) -> Result<ServerCapabilities
     }
 }
 
+/// `initialize`, with the spec's backwards-compatibility fallback (2025-03-26 onward): when the
+/// Streamable HTTP `initialize` POST is refused with HTTP 400, 404 or 405, the transport is asked
+/// to switch to the 2024-11-05 HTTP+SSE transport of the same URL (`GET`, `endpoint` event) and
+/// `initialize` is sent once more over it. A transport without that fallback, or a `GET` that
+/// finds no legacy server, leaves the original refusal as the error.
 async fn initialize(client: &Client) -> Result<Negotiated, Error> {
+    let first = initialize_once(client).await;
+    match &first {
+        Err(Error::Transport(TransportError::Status {
+            status: 400 | 404 | 405,
+            ..
+        })) => {}
+        _ => return first,
+    }
+    match client.transport().legacy_fallback().await {
+        Ok(true) => {
+            tracing::debug!("initialize refused over Streamable HTTP; now over HTTP+SSE");
+            initialize_once(client).await
+        }
+        Ok(false) => first,
+        Err(legacy) => {
+            tracing::warn!(error = %legacy, "initialize was refused and the HTTP+SSE fallback found no legacy server either");
+            first
+        }
+    }
+}
+
+async fn initialize_once(client: &Client) -> Result<Negotiated, Error> {
     let settings = client.settings();
     let offered = settings.stateful_version.clone();
     let params = json!({

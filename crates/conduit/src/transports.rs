@@ -12,7 +12,7 @@ use crate::Error;
 /// The endpoint URL a transport is given, from the URL the user configured, exactly as the
 /// reference SDK rewrites it:
 ///
-/// * [`TransportKind::Mcp`] — unchanged;
+/// * [`TransportKind::Mcp`] and [`TransportKind::LegacySse`] — unchanged;
 /// * [`TransportKind::JsonRpc`] — a trailing `/mcp` becomes `/rpc`; nothing else changes;
 /// * [`TransportKind::WebSocket`] — `https://` becomes `wss://` and `http://` becomes `ws://`;
 ///   the path is kept (DataGrout serves WebSocket at `…/servers/{uuid}/ws`).
@@ -25,7 +25,7 @@ use crate::Error;
 /// ```
 pub fn endpoint_url(kind: TransportKind, url: &str) -> String {
     match kind {
-        TransportKind::Mcp => url.to_owned(),
+        TransportKind::Mcp | TransportKind::LegacySse => url.to_owned(),
         #[cfg(feature = "stdio")]
         TransportKind::Stdio => url.to_owned(),
         TransportKind::JsonRpc => match url.strip_suffix("/mcp") {
@@ -44,11 +44,26 @@ pub fn endpoint_url(kind: TransportKind, url: &str) -> String {
     }
 }
 
+/// The legacy HTTP+SSE transport's settings: the defaults, with the builder's response size
+/// limit.
+#[cfg(feature = "http")]
+pub(crate) fn legacy_config(
+    max_response_bytes: Option<usize>,
+) -> conduit_transport_http::legacy::LegacySseConfig {
+    let defaults = conduit_transport_http::legacy::LegacySseConfig::default();
+    conduit_transport_http::legacy::LegacySseConfig {
+        max_message_bytes: max_response_bytes.unwrap_or(defaults.max_message_bytes),
+        ..defaults
+    }
+}
+
 /// Options of the non-default transports, collected by the builder.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TransportOptions {
     #[cfg(feature = "ws")]
     pub(crate) ws: Option<conduit_transport_ws::WsConfig>,
+    /// The builder's response size limit (the legacy HTTP+SSE transport uses it too).
+    pub(crate) max_response_bytes: Option<usize>,
 }
 
 /// Builds a JSON-RPC or WebSocket transport (`Mcp` is built by the builder itself).
@@ -73,6 +88,16 @@ pub(crate) async fn build(
                 conduit_transport_ws::WebSocket::connect(http, url, config, Some(inbound)).await?,
             ))
         }
+        #[cfg(feature = "http")]
+        TransportKind::LegacySse => Ok(Arc::new(
+            conduit_transport_http::legacy::LegacySse::connect(
+                http,
+                url,
+                legacy_config(options.max_response_bytes),
+                inbound,
+            )
+            .await?,
+        )),
         other => Err(not_compiled_in(other, url)),
     }
 }
@@ -80,7 +105,7 @@ pub(crate) async fn build(
 /// The cargo feature of the `conduit` crate that compiles in `kind`.
 fn feature_of(kind: TransportKind) -> &'static str {
     match kind {
-        TransportKind::Mcp => "http",
+        TransportKind::Mcp | TransportKind::LegacySse => "http",
         TransportKind::JsonRpc => "jsonrpc",
         TransportKind::WebSocket => "ws",
         #[cfg(feature = "stdio")]
@@ -91,7 +116,7 @@ fn feature_of(kind: TransportKind) -> &'static str {
 /// Whether the transport `kind` is compiled into this build.
 pub(crate) fn is_compiled_in(kind: TransportKind) -> bool {
     match kind {
-        TransportKind::Mcp => cfg!(feature = "http"),
+        TransportKind::Mcp | TransportKind::LegacySse => cfg!(feature = "http"),
         TransportKind::JsonRpc => cfg!(feature = "jsonrpc"),
         TransportKind::WebSocket => cfg!(feature = "ws"),
         #[cfg(feature = "stdio")]
@@ -102,6 +127,7 @@ pub(crate) fn is_compiled_in(kind: TransportKind) -> bool {
 fn not_compiled_in(kind: TransportKind, url: &str) -> Error {
     let name = match kind {
         TransportKind::Mcp => "Streamable HTTP (TransportKind::Mcp, the default)",
+        TransportKind::LegacySse => "HTTP+SSE (TransportKind::LegacySse)",
         TransportKind::JsonRpc => "JSON-RPC over HTTP (TransportKind::JsonRpc)",
         TransportKind::WebSocket => "WebSocket (TransportKind::WebSocket)",
         #[cfg(feature = "stdio")]
