@@ -40,8 +40,8 @@ const ALL_TOOLS: [&str; 14] = [
     "touch_resource",
     "long_task",
     "task_required",
-    "route",
     "needs_consent",
+    "route",
 ];
 
 #[tokio::test]
