@@ -1,11 +1,11 @@
 //! [`HttpClient`]: the pooled client with timeouts and the authorization hook.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, WWW_AUTHENTICATE};
-use http::uri::Scheme;
+use http::uri::{Authority, Scheme};
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Full;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
@@ -55,7 +55,11 @@ pub struct HttpClient {
     pool: Pool,
     config: Arc<HttpConfig>,
     authorizer: Option<Arc<dyn Authorizer>>,
+    /// The last validated scheme and authority and their `host:port` (see `check_uri`).
+    last_host: Arc<Mutex<Option<LastHost>>>,
 }
+
+type LastHost = (Scheme, Authority, Arc<str>);
 
 impl HttpClient {
     /// Builds a client (and its rustls configuration) from `config`.
@@ -97,6 +101,7 @@ impl HttpClient {
             pool,
             config: Arc::new(config),
             authorizer,
+            last_host: Arc::default(),
         })
     }
 
@@ -122,6 +127,7 @@ impl HttpClient {
             pool: self.pool.clone(),
             config: self.config.clone(),
             authorizer: Some(authorizer),
+            last_host: self.last_host.clone(),
         }
     }
 
@@ -131,6 +137,7 @@ impl HttpClient {
             pool: self.pool.clone(),
             config: self.config.clone(),
             authorizer: None,
+            last_host: self.last_host.clone(),
         }
     }
 
@@ -251,8 +258,26 @@ impl HttpClient {
         }
     }
 
-    /// Validates the URI and returns `host:port` for errors and logs.
+    /// Validates the URI and returns `host:port` for errors and logs (the last one is kept, so
+    /// requests to one endpoint do not format it each time).
     fn check_uri(&self, uri: &Uri) -> Result<Arc<str>, HttpError> {
+        if let Ok(last) = self.last_host.lock() {
+            if let Some((scheme, authority, host)) = last.as_ref() {
+                if uri.scheme() == Some(scheme) && uri.authority() == Some(authority) {
+                    return Ok(host.clone());
+                }
+            }
+        }
+        let host = self.format_host(uri)?;
+        if let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) {
+            if let Ok(mut last) = self.last_host.lock() {
+                *last = Some((scheme.clone(), authority.clone(), host.clone()));
+            }
+        }
+        Ok(host)
+    }
+
+    fn format_host(&self, uri: &Uri) -> Result<Arc<str>, HttpError> {
         let invalid = |reason: &str| HttpError::InvalidUri {
             uri: redacted_uri(uri),
             reason: reason.to_owned(),
@@ -284,7 +309,10 @@ impl HttpClient {
         host: &Arc<str>,
     ) -> Result<Response<Body>, HttpError> {
         let method = parts.method.clone();
-        let log_uri = redacted_uri(&parts.uri);
+        // Formatted only when debug events are wanted (it is per request otherwise).
+        let log_uri = tracing::enabled!(tracing::Level::DEBUG)
+            .then(|| redacted_uri(&parts.uri))
+            .unwrap_or_default();
         let request = Request::from_parts(parts, Full::new(body));
         let timeout = self.config.response_header_timeout;
         let response = match tokio::time::timeout(timeout, self.pool.request(request)).await {
