@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, WWW_AUTHENTICATE};
+use http::header::{HeaderValue, HOST, WWW_AUTHENTICATE};
 use http::uri::{Authority, Scheme};
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Full;
@@ -55,11 +55,31 @@ pub struct HttpClient {
     pool: Pool,
     config: Arc<HttpConfig>,
     authorizer: Option<Arc<dyn Authorizer>>,
-    /// The last validated scheme and authority and their `host:port` (see `check_uri`).
-    last_host: Arc<Mutex<Option<LastHost>>>,
+    /// The last validated scheme and authority and what was derived from them (see
+    /// `check_uri`).
+    last_host: Arc<Mutex<Option<(Scheme, Authority, Endpoint)>>>,
 }
 
-type LastHost = (Scheme, Authority, Arc<str>);
+/// What a request's URI gives: `host:port` for errors and logs, and the `Host` header when the
+/// request certainly goes over HTTP/1.1.
+#[derive(Clone, Debug)]
+struct Endpoint {
+    host: Arc<str>,
+    /// Set when the connection is certainly HTTP/1.1 (plain `http`, or HTTP/2 disabled): the
+    /// value hyper-util would otherwise format for every request.
+    host_header: Option<HeaderValue>,
+}
+
+impl Endpoint {
+    /// Adds the `Host` header unless the request has one.
+    fn add_host(&self, headers: &mut http::HeaderMap) {
+        if let Some(value) = &self.host_header {
+            if !headers.contains_key(HOST) {
+                headers.insert(HOST, value.clone());
+            }
+        }
+    }
+}
 
 impl HttpClient {
     /// Builds a client (and its rustls configuration) from `config`.
@@ -168,9 +188,10 @@ impl HttpClient {
         request: Request<Bytes>,
     ) -> Result<Response<Body>, HttpError> {
         let (mut parts, body) = request.into_parts();
-        let host = self.check_uri(&parts.uri)?;
+        let endpoint = self.check_uri(&parts.uri)?;
         apply_defaults(&self.config, &mut parts.headers);
-        self.dispatch(parts, body, &host).await
+        endpoint.add_host(&mut parts.headers);
+        self.dispatch(parts, body, &endpoint.host).await
     }
 
     async fn send_authorized(
@@ -179,8 +200,10 @@ impl HttpClient {
         authorizer: &dyn Authorizer,
     ) -> Result<Response<Body>, HttpError> {
         let (mut parts, body) = request.into_parts();
-        let host = self.check_uri(&parts.uri)?;
+        let endpoint = self.check_uri(&parts.uri)?;
         apply_defaults(&self.config, &mut parts.headers);
+        endpoint.add_host(&mut parts.headers);
+        let host = endpoint.host;
 
         let mut retried = false;
         let mut nonce_retried = false;
@@ -258,23 +281,45 @@ impl HttpClient {
         }
     }
 
-    /// Validates the URI and returns `host:port` for errors and logs (the last one is kept, so
+    /// Validates the URI and returns what is derived from it (the last one is kept, so that
     /// requests to one endpoint do not format it each time).
-    fn check_uri(&self, uri: &Uri) -> Result<Arc<str>, HttpError> {
+    fn check_uri(&self, uri: &Uri) -> Result<Endpoint, HttpError> {
         if let Ok(last) = self.last_host.lock() {
-            if let Some((scheme, authority, host)) = last.as_ref() {
+            if let Some((scheme, authority, endpoint)) = last.as_ref() {
                 if uri.scheme() == Some(scheme) && uri.authority() == Some(authority) {
-                    return Ok(host.clone());
+                    return Ok(endpoint.clone());
                 }
             }
         }
         let host = self.format_host(uri)?;
+        let endpoint = Endpoint {
+            host,
+            host_header: self.host_header(uri),
+        };
         if let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) {
             if let Ok(mut last) = self.last_host.lock() {
-                *last = Some((scheme.clone(), authority.clone(), host.clone()));
+                *last = Some((scheme.clone(), authority.clone(), endpoint.clone()));
             }
         }
-        Ok(host)
+        Ok(endpoint)
+    }
+
+    /// The `Host` header hyper-util sends on an HTTP/1.1 connection (the host, and the port
+    /// unless it is the scheme's default), when the connection to `uri` is certainly HTTP/1.1:
+    /// plain `http` (no HTTP/2 without TLS here), or HTTP/2 disabled. Over HTTP/2 the
+    /// authority travels as `:authority` instead, so no header is set then.
+    fn host_header(&self, uri: &Uri) -> Option<HeaderValue> {
+        let https = uri.scheme() == Some(&Scheme::HTTPS);
+        if https && self.config.http2 {
+            return None;
+        }
+        let host = uri.host()?;
+        let default_port = if https { 443 } else { 80 };
+        let value = match uri.port_u16() {
+            Some(port) if port != default_port => format!("{host}:{port}"),
+            _ => host.to_owned(),
+        };
+        HeaderValue::from_str(&value).ok()
     }
 
     fn format_host(&self, uri: &Uri) -> Result<Arc<str>, HttpError> {
