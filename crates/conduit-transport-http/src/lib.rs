@@ -246,7 +246,9 @@ impl Inner {
         *request.method_mut() = method;
         *request.uri_mut() = self.url.clone();
         let map = request.headers_mut();
-        map.reserve(headers + 1);
+        // A hint only: `reserve` would panic past the map's limit, `try_reserve` does not (the
+        // headers themselves are then refused in `add_extra_headers`).
+        let _ = map.try_reserve(headers.saturating_add(1));
         if let Some(session) = session {
             map.insert(SESSION_NAME, session.clone());
         }
@@ -897,7 +899,9 @@ fn add_extra_headers(
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
             TransportError::other(format!("{name:?} is not a valid HTTP header name"))
         })?;
-        headers.append(name, header_value(value)?);
+        headers
+            .try_append(name, header_value(value)?)
+            .map_err(|_| TransportError::other("too many HTTP headers for one request"))?;
     }
     Ok(())
 }
