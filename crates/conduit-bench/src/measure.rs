@@ -264,18 +264,45 @@ pub(crate) async fn child(
             big_result(alloc, big_calls, big_bytes, call).await?;
         }
         "loop" => {
-            // For profiling (`perf record conduit-bench --child loop json N 0 0`): its own server,
-            // then N Conduit calls on the `url` endpoint name (`json` or `sse`).
+            // For profiling and instruction counts (`perf stat`/`perf record` of
+            // `conduit-bench --child loop json N W C`): its own server, then N calls per worker
+            // on the `url` endpoint name (`json` or `sse`) with W workers in flight (0 or 1:
+            // one at a time), by Conduit (C = 0) or the raw hyper baseline (C = 1). Prints the
+            // wall time, calls/s and this (client) thread's CPU per call.
             let server = conduit_bench::server::start(1024).map_err(|e| e.to_string())?;
-            let client = crate::clients::connect_conduit(&server.url(url)).await?;
-            let mut worker = crate::clients::ConduitWorker(client);
-            let started = Instant::now();
-            for _ in 0..sessions {
-                worker.call().await?;
+            let url = server.url(url);
+            let workers = big_calls.max(1);
+            if big_bytes == 1 {
+                let raw = crate::clients::Raw::new(url, "raw");
+                client_loop(&raw, sessions, workers).await?;
+            } else {
+                let conduit = crate::clients::Conduit::connect(&url, "conduit").await?;
+                client_loop(&conduit, sessions, workers).await?;
+                let _ = conduit.client.close().await;
             }
-            println!("seconds={}", started.elapsed().as_secs_f64());
         }
         other => return Err(format!("unknown child kind {other:?}")),
+    }
+    Ok(())
+}
+
+/// `calls` calls on each of `workers` concurrent workers (the `loop` child).
+async fn client_loop<T: Target>(target: &T, calls: usize, workers: usize) -> Result<(), String> {
+    let mut pool = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        pool.push(target.worker().await?);
+    }
+    let cpu_start = thread_cpu();
+    let started = Instant::now();
+    for r in round::<T>(&mut pool, calls).await {
+        r?;
+    }
+    let elapsed = started.elapsed();
+    let total = calls * workers;
+    println!("seconds={}", elapsed.as_secs_f64());
+    println!("calls_per_sec={:.0}", total as f64 / elapsed.as_secs_f64());
+    if let Some(cpu) = cpu_per_call(cpu_start, total) {
+        println!("client_cpu_us_per_call={:.2}", cpu.as_secs_f64() * 1e6);
     }
     Ok(())
 }

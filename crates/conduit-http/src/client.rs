@@ -1,11 +1,11 @@
 //! [`HttpClient`]: the pooled client with timeouts and the authorization hook.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, WWW_AUTHENTICATE};
-use http::uri::Scheme;
+use http::header::{HeaderValue, HOST, WWW_AUTHENTICATE};
+use http::uri::{Authority, Scheme};
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Full;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
@@ -55,6 +55,30 @@ pub struct HttpClient {
     pool: Pool,
     config: Arc<HttpConfig>,
     authorizer: Option<Arc<dyn Authorizer>>,
+    /// The last validated scheme and authority and what was derived from them (see
+    /// `check_uri`).
+    last_host: Arc<Mutex<Option<(Scheme, Authority, Endpoint)>>>,
+}
+
+/// What a request's URI gives: `host:port` for errors and logs, and the `Host` header when the
+/// request certainly goes over HTTP/1.1.
+#[derive(Clone, Debug)]
+struct Endpoint {
+    host: Arc<str>,
+    /// Set when the connection is certainly HTTP/1.1 (plain `http`, or HTTP/2 disabled): the
+    /// value hyper-util would otherwise format for every request.
+    host_header: Option<HeaderValue>,
+}
+
+impl Endpoint {
+    /// Adds the `Host` header unless the request has one.
+    fn add_host(&self, headers: &mut http::HeaderMap) {
+        if let Some(value) = &self.host_header {
+            if !headers.contains_key(HOST) {
+                headers.insert(HOST, value.clone());
+            }
+        }
+    }
 }
 
 impl HttpClient {
@@ -97,6 +121,7 @@ impl HttpClient {
             pool,
             config: Arc::new(config),
             authorizer,
+            last_host: Arc::default(),
         })
     }
 
@@ -122,6 +147,7 @@ impl HttpClient {
             pool: self.pool.clone(),
             config: self.config.clone(),
             authorizer: Some(authorizer),
+            last_host: self.last_host.clone(),
         }
     }
 
@@ -131,6 +157,7 @@ impl HttpClient {
             pool: self.pool.clone(),
             config: self.config.clone(),
             authorizer: None,
+            last_host: self.last_host.clone(),
         }
     }
 
@@ -161,9 +188,10 @@ impl HttpClient {
         request: Request<Bytes>,
     ) -> Result<Response<Body>, HttpError> {
         let (mut parts, body) = request.into_parts();
-        let host = self.check_uri(&parts.uri)?;
+        let endpoint = self.check_uri(&parts.uri)?;
         apply_defaults(&self.config, &mut parts.headers);
-        self.dispatch(parts, body, &host).await
+        endpoint.add_host(&mut parts.headers);
+        self.dispatch(parts, body, &endpoint.host).await
     }
 
     async fn send_authorized(
@@ -172,8 +200,10 @@ impl HttpClient {
         authorizer: &dyn Authorizer,
     ) -> Result<Response<Body>, HttpError> {
         let (mut parts, body) = request.into_parts();
-        let host = self.check_uri(&parts.uri)?;
+        let endpoint = self.check_uri(&parts.uri)?;
         apply_defaults(&self.config, &mut parts.headers);
+        endpoint.add_host(&mut parts.headers);
+        let host = endpoint.host;
 
         let mut retried = false;
         let mut nonce_retried = false;
@@ -251,8 +281,48 @@ impl HttpClient {
         }
     }
 
-    /// Validates the URI and returns `host:port` for errors and logs.
-    fn check_uri(&self, uri: &Uri) -> Result<Arc<str>, HttpError> {
+    /// Validates the URI and returns what is derived from it (the last one is kept, so that
+    /// requests to one endpoint do not format it each time).
+    fn check_uri(&self, uri: &Uri) -> Result<Endpoint, HttpError> {
+        if let Ok(last) = self.last_host.lock() {
+            if let Some((scheme, authority, endpoint)) = last.as_ref() {
+                if uri.scheme() == Some(scheme) && uri.authority() == Some(authority) {
+                    return Ok(endpoint.clone());
+                }
+            }
+        }
+        let host = self.format_host(uri)?;
+        let endpoint = Endpoint {
+            host,
+            host_header: self.host_header(uri),
+        };
+        if let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) {
+            if let Ok(mut last) = self.last_host.lock() {
+                *last = Some((scheme.clone(), authority.clone(), endpoint.clone()));
+            }
+        }
+        Ok(endpoint)
+    }
+
+    /// The `Host` header hyper-util sends on an HTTP/1.1 connection (the host, and the port
+    /// unless it is the scheme's default), when the connection to `uri` is certainly HTTP/1.1:
+    /// plain `http` (no HTTP/2 without TLS here), or HTTP/2 disabled. Over HTTP/2 the
+    /// authority travels as `:authority` instead, so no header is set then.
+    fn host_header(&self, uri: &Uri) -> Option<HeaderValue> {
+        let https = uri.scheme() == Some(&Scheme::HTTPS);
+        if https && self.config.http2 {
+            return None;
+        }
+        let host = uri.host()?;
+        let default_port = if https { 443 } else { 80 };
+        let value = match uri.port_u16() {
+            Some(port) if port != default_port => format!("{host}:{port}"),
+            _ => host.to_owned(),
+        };
+        HeaderValue::from_str(&value).ok()
+    }
+
+    fn format_host(&self, uri: &Uri) -> Result<Arc<str>, HttpError> {
         let invalid = |reason: &str| HttpError::InvalidUri {
             uri: redacted_uri(uri),
             reason: reason.to_owned(),
@@ -284,7 +354,10 @@ impl HttpClient {
         host: &Arc<str>,
     ) -> Result<Response<Body>, HttpError> {
         let method = parts.method.clone();
-        let log_uri = redacted_uri(&parts.uri);
+        // Formatted only when debug events are wanted (it is per request otherwise).
+        let log_uri = tracing::enabled!(tracing::Level::DEBUG)
+            .then(|| redacted_uri(&parts.uri))
+            .unwrap_or_default();
         let request = Request::from_parts(parts, Full::new(body));
         let timeout = self.config.response_header_timeout;
         let response = match tokio::time::timeout(timeout, self.pool.request(request)).await {

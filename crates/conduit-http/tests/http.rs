@@ -682,3 +682,58 @@ async fn only_one_nonce_retry_per_request() {
     );
     assert_eq!(auth.challenges.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn exactly_one_host_header_names_the_endpoint() {
+    // The client sets `Host` itself on HTTP/1.1 (cached per endpoint); a `Host` the caller set
+    // is kept as it is; either way exactly one goes out.
+    let heads = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&heads);
+    let addr = serve_raw(move |mut tcp| {
+        let seen = Arc::clone(&seen);
+        async move {
+            loop {
+                let head = read_request_head(&mut tcp).await;
+                if head.is_empty() {
+                    return;
+                }
+                seen.lock().unwrap().push(head);
+                if tcp
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    let client = client(HttpConfig::builder());
+    for _ in 0..2 {
+        let response = client
+            .send(get(format!("http://{addr}/mcp")))
+            .await
+            .unwrap();
+        assert_eq!(response.into_body().collect().await.unwrap(), "ok");
+    }
+    let custom = Request::get(format!("http://{addr}/mcp"))
+        .header(http::header::HOST, "example.test")
+        .body(Bytes::new())
+        .unwrap();
+    let response = client.send(custom).await.unwrap();
+    assert_eq!(response.into_body().collect().await.unwrap(), "ok");
+
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 3, "{heads:?}");
+    let hosts = |head: &str| -> Vec<String> {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(name, _)| name.eq_ignore_ascii_case("host"))
+            .map(|(_, value)| value.trim().to_owned())
+            .collect()
+    };
+    assert_eq!(hosts(&heads[0]), vec![addr.to_string()]);
+    assert_eq!(hosts(&heads[1]), vec![addr.to_string()]);
+    assert_eq!(hosts(&heads[2]), vec!["example.test".to_owned()]);
+}

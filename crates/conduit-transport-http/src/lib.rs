@@ -24,8 +24,8 @@
 
 mod headers;
 pub mod legacy;
+mod pending;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,8 +37,9 @@ use conduit_transport::sse::SseParser;
 use conduit_transport::{
     BoxFuture, Era, Inbound, InboundSender, RequestContext, Transport, TransportError,
 };
-use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use http::{Method, StatusCode, Uri};
+use pending::{Pending, Registration, Waiter};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -56,6 +57,32 @@ pub const NAME_HEADER: &str = "mcp-name";
 pub const LAST_EVENT_ID_HEADER: &str = "last-event-id";
 
 const ACCEPT_BOTH: &str = "application/json, text/event-stream";
+
+// The per-request header names and constant values, built once (a `&str` header name that is
+// not a standard one is parsed and copied on every request otherwise).
+const SESSION_NAME: HeaderName = HeaderName::from_static(SESSION_HEADER);
+const VERSION_NAME: HeaderName = HeaderName::from_static(PROTOCOL_VERSION_HEADER);
+const METHOD_NAME: HeaderName = HeaderName::from_static(METHOD_HEADER);
+const NAME_NAME: HeaderName = HeaderName::from_static(NAME_HEADER);
+const LAST_EVENT_ID_NAME: HeaderName = HeaderName::from_static(LAST_EVENT_ID_HEADER);
+const ACCEPT_BOTH_VALUE: HeaderValue = HeaderValue::from_static(ACCEPT_BOTH);
+const ACCEPT_SSE_VALUE: HeaderValue = HeaderValue::from_static("text/event-stream");
+const JSON_VALUE: HeaderValue = HeaderValue::from_static("application/json");
+
+/// `MCP-Protocol-Version` values of the versions Conduit speaks, so that the common case is a
+/// copy of a static value rather than a validated, allocated one per request.
+const KNOWN_VERSIONS: [(&str, HeaderValue); 5] = {
+    use conduit_protocol::version::{
+        V2024_11_05, V2025_03_26, V2025_06_18, V2025_11_25, V2026_07_28,
+    };
+    [
+        (V2025_11_25, HeaderValue::from_static(V2025_11_25)),
+        (V2026_07_28, HeaderValue::from_static(V2026_07_28)),
+        (V2025_06_18, HeaderValue::from_static(V2025_06_18)),
+        (V2025_03_26, HeaderValue::from_static(V2025_03_26)),
+        (V2024_11_05, HeaderValue::from_static(V2024_11_05)),
+    ]
+};
 
 /// Settings of the Streamable HTTP transport.
 #[derive(Clone, Debug)]
@@ -107,10 +134,11 @@ struct Inner {
     url: Uri,
     config: StreamableHttpConfig,
     inbound: InboundSender,
-    session: Mutex<Option<Arc<str>>>,
+    /// The session id and, ready to send, its header value.
+    session: Mutex<Option<(Arc<str>, HeaderValue)>>,
     protocol_version: Mutex<Option<Arc<str>>>,
     /// Requests whose response may arrive on another stream (the `GET` stream).
-    pending: Mutex<HashMap<RequestId, oneshot::Sender<Response>>>,
+    pending: Pending,
     listener: Mutex<Option<JoinHandle<()>>>,
     /// `false` while a new server-to-client stream is being opened: requests wait (boundedly)
     /// for it, as a server may send its requests only on that stream and drop them when it
@@ -130,20 +158,6 @@ impl Drop for Inner {
             if let Some(task) = listener.take() {
                 task.abort();
             }
-        }
-    }
-}
-
-/// Removes a pending entry when the request finishes, however it finishes.
-struct PendingGuard<'a> {
-    inner: &'a Inner,
-    id: RequestId,
-}
-
-impl Drop for PendingGuard<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut pending) = self.inner.pending.lock() {
-            pending.remove(&self.id);
         }
     }
 }
@@ -176,7 +190,7 @@ impl StreamableHttp {
                 inbound,
                 session: Mutex::new(None),
                 protocol_version: Mutex::new(None),
-                pending: Mutex::new(HashMap::new()),
+                pending: Pending::default(),
                 listener: Mutex::new(None),
                 listen_settled: tokio::sync::watch::Sender::new(true),
                 listen_generation: std::sync::atomic::AtomicU64::new(0),
@@ -193,12 +207,29 @@ impl StreamableHttp {
 
 impl Inner {
     fn session(&self) -> Option<Arc<str>> {
+        self.session
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|(id, _)| id.clone()))
+    }
+
+    /// The session id with its header value.
+    fn session_entry(&self) -> Option<(Arc<str>, HeaderValue)> {
         self.session.lock().ok().and_then(|s| s.clone())
     }
 
-    fn set_session(&self, value: Option<Arc<str>>) {
+    fn set_session(&self, value: Option<(Arc<str>, HeaderValue)>) {
         if let Ok(mut s) = self.session.lock() {
             *s = value;
+        }
+    }
+
+    /// Forgets the session if it is still `session`.
+    fn forget_session(&self, session: &str) {
+        if let Ok(mut s) = self.session.lock() {
+            if s.as_ref().is_some_and(|(id, _)| &**id == session) {
+                *s = None;
+            }
         }
     }
 
@@ -214,14 +245,26 @@ impl Inner {
         }
     }
 
-    fn builder(&self, method: Method, session: Option<&str>) -> http::request::Builder {
-        let mut b = http::Request::builder()
-            .method(method)
-            .uri(self.url.clone());
+    /// A request to the endpoint with room for `headers` headers, carrying the session header
+    /// when there is a session.
+    fn request(
+        &self,
+        method: Method,
+        session: Option<&HeaderValue>,
+        body: Bytes,
+        headers: usize,
+    ) -> http::Request<Bytes> {
+        let mut request = http::Request::new(body);
+        *request.method_mut() = method;
+        *request.uri_mut() = self.url.clone();
+        let map = request.headers_mut();
+        // A hint only: `reserve` would panic past the map's limit, `try_reserve` does not (the
+        // headers themselves are then refused in `add_extra_headers`).
+        let _ = map.try_reserve(headers.saturating_add(1));
         if let Some(session) = session {
-            b = b.header(SESSION_HEADER, session);
+            map.insert(SESSION_NAME, session.clone());
         }
-        b
+        request
     }
 
     /// POSTs one message and returns the response head and body, mapping transport failures.
@@ -230,49 +273,70 @@ impl Inner {
         body: Vec<u8>,
         ctx: &RequestContext,
         method: &str,
-        session: Option<&str>,
+        session: Option<&HeaderValue>,
     ) -> Result<http::Response<Body>, TransportError> {
-        let mut b = self
-            .builder(Method::POST, session)
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, ACCEPT_BOTH);
-        let version = ctx.protocol_version.clone().or_else(|| {
+        let mut request = self.request(
+            Method::POST,
+            session,
+            Bytes::from(body),
+            4 + ctx.extra_headers.len(),
+        );
+        let headers = request.headers_mut();
+        headers.insert(CONTENT_TYPE, JSON_VALUE);
+        headers.insert(ACCEPT, ACCEPT_BOTH_VALUE);
+        match &ctx.protocol_version {
+            Some(version) => {
+                headers.insert(VERSION_NAME, version_value(version)?);
+            }
             // Stateful requests after negotiation carry the negotiated version.
-            if ctx.era == Era::Stateful {
-                self.protocol_version()
-            } else {
-                None
-            }
-        });
-        if let Some(version) = version {
-            b = b.header(PROTOCOL_VERSION_HEADER, header_value(&version)?);
-        }
-        if ctx.era == Era::Stateless {
-            b = b.header(METHOD_HEADER, header_value(method)?);
-            if let Some(name) = &ctx.name {
-                b = b.header(NAME_HEADER, header_value(&encode_header_value(name))?);
-            }
-        }
-        for (name, value) in &ctx.extra_headers {
-            let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                TransportError::other(format!("{name:?} is not a valid HTTP header name"))
-            })?;
-            b = b.header(name, header_value(value)?);
-        }
-        let request = b
-            .body(Bytes::from(body))
-            .map_err(|e| TransportError::other(format!("could not build the request: {e}")))?;
-        let response = self.http.send(request).await.map_err(map_http_error)?;
-        if let Some(id) = response.headers().get(SESSION_HEADER) {
-            if let Ok(id) = id.to_str() {
-                let id = id.trim();
-                if !id.is_empty() && self.session().as_deref() != Some(id) {
-                    tracing::debug!("server issued a session id");
-                    self.set_session(Some(Arc::from(id)));
+            None if ctx.era == Era::Stateful => {
+                if let Some(version) = self.protocol_version() {
+                    headers.insert(VERSION_NAME, version_value(&version)?);
                 }
             }
+            None => {}
         }
+        if ctx.era == Era::Stateless {
+            headers.insert(METHOD_NAME, header_value(method)?);
+            if let Some(name) = &ctx.name {
+                headers.insert(NAME_NAME, header_value(&encode_header_value(name))?);
+            }
+        }
+        add_extra_headers(headers, &ctx.extra_headers)?;
+        let response = self.http.send(request).await.map_err(map_http_error)?;
+        self.note_session(response.headers());
         Ok(response)
+    }
+
+    /// Keeps the session id the server issued in a response, if it is a new one.
+    fn note_session(&self, headers: &HeaderMap) {
+        let Some(value) = headers.get(SESSION_NAME) else {
+            return;
+        };
+        let Ok(id) = value.to_str() else { return };
+        let trimmed = id.trim();
+        if trimmed.is_empty() {
+            return;
+        }
+        let Ok(mut session) = self.session.lock() else {
+            return;
+        };
+        if session
+            .as_ref()
+            .is_some_and(|(current, _)| &**current == trimmed)
+        {
+            return;
+        }
+        // The header value as received is valid; a trimmed one is re-validated.
+        let header = if trimmed.len() == id.len() {
+            Some(value.clone())
+        } else {
+            HeaderValue::from_str(trimmed).ok()
+        };
+        if let Some(header) = header {
+            tracing::debug!("server issued a session id");
+            *session = Some((Arc::from(trimmed), header));
+        }
     }
 
     /// Turns a non-success status into the matching error.
@@ -300,9 +364,7 @@ impl Inner {
         if status == StatusCode::NOT_FOUND {
             if let Some(session) = session {
                 // Forget the dead session so that nothing else uses it.
-                if self.session().as_deref() == Some(session) {
-                    self.set_session(None);
-                }
+                self.forget_session(session);
                 return Err(TransportError::SessionExpired {
                     session: session.to_owned(),
                 });
@@ -363,19 +425,23 @@ impl Inner {
         if !*self.listen_settled.borrow() {
             self.wait_for_listen_stream().await;
         }
-        let id = request.id.clone();
-        let method = request.method.clone();
-        let body = Message::Request(request).to_vec();
-        let session = self.session();
-        let (tx, rx) = oneshot::channel();
-        if let Ok(mut pending) = self.pending.lock() {
-            pending.insert(id.clone(), tx);
-        }
-        let _guard = PendingGuard {
-            inner: self,
+        // Serialising these types cannot fail: every map key is a string.
+        let body = serde_json::to_vec(&request).unwrap_or_default();
+        let Request { id, method, .. } = request;
+        let (session, session_header) = self.session_entry().unzip();
+        // While another SSE stream is being read, the response may come on it at any moment:
+        // wait for it from the start. Otherwise only an SSE answer registers (see `pending`).
+        let early = self
+            .pending
+            .streams_open()
+            .then(|| self.pending.register(&id));
+        let _waiter = early.is_some().then(|| Waiter {
+            pending: &self.pending,
             id: id.clone(),
-        };
-        let response = self.post(body, &ctx, &method, session.as_deref()).await?;
+        });
+        let response = self
+            .post(body, &ctx, &method, session_header.as_ref())
+            .await?;
         let status = response.status();
         if !status.is_success() {
             return self
@@ -411,9 +477,24 @@ impl Inner {
                 }
             }
             ContentKind::EventStream => {
+                let _reading = self.pending.reading();
+                let (_late, registration) = match early {
+                    Some(registration) => (None, registration),
+                    None => (
+                        Some(Waiter {
+                            pending: &self.pending,
+                            id: id.clone(),
+                        }),
+                        self.pending.register(&id),
+                    ),
+                };
+                let elsewhere = match registration {
+                    Registration::Arrived(response) => return Ok(response),
+                    Registration::Waiting(rx) => rx,
+                };
                 let mut stream = EventStream::new(self, response.into_body());
                 stream
-                    .until_response(&id, ctx.era, session.as_deref(), rx)
+                    .until_response(&id, ctx.era, session.as_deref(), elsewhere)
                     .await
             }
             ContentKind::Other(ct) => Err(TransportError::Malformed(format!(
@@ -443,9 +524,11 @@ impl Inner {
             Message::Notification(n) => n.method.clone(),
             _ => String::new(),
         };
-        let session = self.session();
+        let (session, session_header) = self.session_entry().unzip();
         let body = message.to_vec();
-        let response = self.post(body, &ctx, &method, session.as_deref()).await?;
+        let response = self
+            .post(body, &ctx, &method, session_header.as_ref())
+            .await?;
         if response.status().is_success() {
             // Drain a small body, if any, so that the connection can be reused.
             let _ = response.into_body().collect_limited(64 * 1024).await;
@@ -461,18 +544,16 @@ impl Inner {
         session: Option<&str>,
         last_event_id: Option<&str>,
     ) -> Result<http::Response<Body>, TransportError> {
-        let mut b = self
-            .builder(Method::GET, session)
-            .header(ACCEPT, "text/event-stream");
+        let session = session.map(header_value).transpose()?;
+        let mut request = self.request(Method::GET, session.as_ref(), Bytes::new(), 3);
+        let headers = request.headers_mut();
+        headers.insert(ACCEPT, ACCEPT_SSE_VALUE);
         if let Some(version) = self.protocol_version() {
-            b = b.header(PROTOCOL_VERSION_HEADER, header_value(&version)?);
+            headers.insert(VERSION_NAME, version_value(&version)?);
         }
         if let Some(id) = last_event_id {
-            b = b.header(LAST_EVENT_ID_HEADER, header_value(id)?);
+            headers.insert(LAST_EVENT_ID_NAME, header_value(id)?);
         }
-        let request = b
-            .body(Bytes::new())
-            .map_err(|e| TransportError::other(format!("could not build the request: {e}")))?;
         self.http.send(request).await.map_err(map_http_error)
     }
 
@@ -484,18 +565,7 @@ impl Inner {
                 if r.id.is_some() && r.id.as_ref() == wanted {
                     return Some(r);
                 }
-                let waiter =
-                    r.id.as_ref()
-                        .and_then(|id| self.pending.lock().ok().and_then(|mut p| p.remove(id)));
-                match waiter {
-                    Some(tx) => {
-                        let _ = tx.send(r);
-                    }
-                    None => tracing::warn!(
-                        id = ?r.id,
-                        "dropping a response that matches no request in flight"
-                    ),
-                }
+                self.pending.deliver(r);
                 None
             }
             Ok(Message::Request(r)) => {
@@ -622,6 +692,18 @@ impl<'a> EventStream<'a> {
     }
 }
 
+/// Counts the open `GET` stream as a stream being read (see [`Pending`]) until dropped, also
+/// when the listening task is aborted.
+struct ListenerReading(std::sync::Weak<Inner>);
+
+impl Drop for ListenerReading {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.pending.readers_add(-1);
+        }
+    }
+}
+
 /// The background task that keeps the server-to-client `GET` stream open.
 /// Marks the opening of the server-to-client stream settled when dropped, however `listen`
 /// got there (stream open, refused, failed, or the task ended).
@@ -663,6 +745,7 @@ async fn listen(inner: std::sync::Weak<Inner>, generation: u64) {
             Ok(r) => r,
             Err(e) => {
                 tracing::debug!(error = %e, "could not open the server-to-client stream");
+                settled.now();
                 failures += 1;
                 if failures >= 3 {
                     return;
@@ -673,7 +756,6 @@ async fn listen(inner: std::sync::Weak<Inner>, generation: u64) {
                 continue;
             }
         };
-        settled.now();
         let status = response.status();
         if status == StatusCode::METHOD_NOT_ALLOWED {
             tracing::debug!("the server offers no server-to-client stream (405)");
@@ -690,6 +772,10 @@ async fn listen(inner: std::sync::Weak<Inner>, generation: u64) {
         parser.seed(last_id.clone(), retry);
         // Do not keep the transport alive while idling on the stream.
         let weak = Arc::downgrade(&this);
+        this.pending.readers_add(1);
+        let reading = ListenerReading(weak.clone());
+        // Open, and counted as a stream a response may come on: requests may go now.
+        settled.now();
         drop(this);
         let mut delivered = false;
         while let Some(Ok(bytes)) = body.chunk().await {
@@ -702,6 +788,7 @@ async fn listen(inner: std::sync::Weak<Inner>, generation: u64) {
                 }
             }
         }
+        drop(reading);
         last_id = parser.last_event_id().map(str::to_owned);
         retry = parser.retry_ms();
         if delivered {
@@ -769,6 +856,7 @@ impl Transport for StreamableHttp {
 
     fn reset_session(&self) {
         self.inner.set_session(None);
+        self.inner.pending.clear_stash();
         if let Ok(mut v) = self.inner.protocol_version.lock() {
             *v = None;
         }
@@ -792,16 +880,17 @@ impl Transport for StreamableHttp {
                     task.abort();
                 }
             }
-            let Some(session) = self.inner.session() else {
+            let Some((_, session)) = self.inner.session_entry() else {
                 return Ok(());
             };
-            let mut b = self.inner.builder(Method::DELETE, Some(&session));
+            let mut request = self
+                .inner
+                .request(Method::DELETE, Some(&session), Bytes::new(), 1);
             if let Some(version) = self.inner.protocol_version() {
-                b = b.header(PROTOCOL_VERSION_HEADER, header_value(&version)?);
+                request
+                    .headers_mut()
+                    .insert(VERSION_NAME, version_value(&version)?);
             }
-            let request = b
-                .body(Bytes::new())
-                .map_err(|e| TransportError::other(format!("could not build the request: {e}")))?;
             let sent = tokio::time::timeout(
                 self.inner.config.close_timeout,
                 self.inner.http.send(request),
@@ -851,6 +940,30 @@ fn content_kind(headers: &http::HeaderMap) -> ContentKind {
         "text/event-stream" => ContentKind::EventStream,
         _ => ContentKind::Other(ct.to_owned()),
     }
+}
+
+/// The `MCP-Protocol-Version` value: a static one for the versions Conduit speaks.
+fn version_value(version: &str) -> Result<HeaderValue, TransportError> {
+    match KNOWN_VERSIONS.iter().find(|(known, _)| *known == version) {
+        Some((_, value)) => Ok(value.clone()),
+        None => header_value(version),
+    }
+}
+
+/// Adds the context's extra headers (`Mcp-Param-*`), validating names and values.
+fn add_extra_headers(
+    headers: &mut HeaderMap,
+    extra: &[(String, String)],
+) -> Result<(), TransportError> {
+    for (name, value) in extra {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            TransportError::other(format!("{name:?} is not a valid HTTP header name"))
+        })?;
+        headers
+            .try_append(name, header_value(value)?)
+            .map_err(|_| TransportError::other("too many HTTP headers for one request"))?;
+    }
+    Ok(())
 }
 
 fn header_value(value: &str) -> Result<HeaderValue, TransportError> {
