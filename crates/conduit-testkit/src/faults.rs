@@ -38,6 +38,9 @@ pub struct Faults {
     /// `UnsupportedProtocolVersion` error (-32022) that lists `2026-07-28` as supported, as a
     /// server does that prefers another version (to test the client's single retry).
     pub reject_versions: u32,
+    /// Stateful era: answer a request naming an unknown session with this HTTP status (and the
+    /// JSON-RPC error "Session not found") instead of the spec's 404, as some servers do.
+    pub unknown_session_status: Option<u16>,
 }
 
 impl Faults {

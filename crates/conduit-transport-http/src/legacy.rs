@@ -583,6 +583,12 @@ async fn deliver(
 }
 
 impl Transport for LegacySse {
+    fn handshake(&self) -> conduit_transport::Handshake {
+        // A 2024-11-05 server: `server/discover` would only cost a refused (or unanswered)
+        // probe, so `LifecycleMode::Auto` goes straight to `initialize`.
+        conduit_transport::Handshake::InitializeOnly
+    }
+
     fn request(
         &self,
         request: Request,

@@ -149,6 +149,31 @@ struct Inner {
     closed: AtomicBool,
 }
 
+/// Whether an error body says the session it was sent with is unknown, expired or invalid
+/// (a JSON-RPC error message or plain text, matched case-insensitively).
+fn names_an_unknown_session(body: &[u8]) -> bool {
+    let text = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => v
+            .pointer("/error/message")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| v.to_string()),
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    }
+    .to_ascii_lowercase();
+    text.contains("session")
+        && [
+            "not found",
+            "unknown",
+            "expired",
+            "invalid",
+            "no valid",
+            "does not exist",
+        ]
+        .iter()
+        .any(|phrase| text.contains(phrase))
+}
+
 /// How long the first requests of a session wait for the server-to-client stream to open.
 const LISTEN_SETTLE_WAIT: Duration = Duration::from_secs(2);
 
@@ -388,6 +413,17 @@ impl Inner {
             .collect_limited(64 * 1024)
             .await
             .unwrap_or_default();
+        if let Some(session) = session {
+            if matches!(status.as_u16(), 400 | 410) && names_an_unknown_session(&bytes) {
+                // Not the spec's 404, but servers do answer a dead session this way ("Session
+                // not found" with 400, or 410 Gone): treated as the expiry it is.
+                tracing::debug!(%status, "the server no longer knows the session");
+                self.forget_session(session);
+                return Err(TransportError::SessionExpired {
+                    session: session.to_owned(),
+                });
+            }
+        }
         if let Some(location) = location {
             // Redirects are never followed, so credentials never reach another origin.
             let body = format!("redirect to {location} not followed");
@@ -1023,6 +1059,35 @@ pub fn map_http_error(e: HttpError) -> TransportError {
                 message,
                 source: Some(Box::new(e)),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use super::names_an_unknown_session;
+
+    #[test]
+    fn unknown_session_bodies_are_recognised() {
+        for body in [
+            &br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Session not found"}}"#[..],
+            b"Bad Request: No valid session ID provided",
+            b"session expired",
+            br#"{"error":"unknown session"}"#,
+        ] {
+            assert!(names_an_unknown_session(body), "{}", String::from_utf8_lossy(body));
+        }
+        for body in [
+            &br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"invalid params"}}"#[..],
+            b"not found",
+            b"",
+            b"session ok, but the tool failed",
+        ] {
+            assert!(
+                !names_an_unknown_session(body),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 }

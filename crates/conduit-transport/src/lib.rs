@@ -219,6 +219,9 @@ pub enum Handshake {
     /// A plain JSON-RPC endpoint that serves requests without any handshake (DataGrout's
     /// `/rpc` and WebSocket endpoints, as the reference SDK uses them).
     None,
+    /// An MCP endpoint of the stateful era only (the 2024-11-05 HTTP+SSE transport):
+    /// `initialize` begins the exchange and `server/discover` is never tried.
+    InitializeOnly,
 }
 
 /// Every way a transport can fail.

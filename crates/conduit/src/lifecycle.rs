@@ -115,6 +115,9 @@ pub(crate) async fn establish(client: &Client) -> Result<Negotiated, Error> {
         LifecycleMode::Auto if client.transport().handshake() == Handshake::None => {
             Ok(without_handshake(client))
         }
+        LifecycleMode::Auto if client.transport().handshake() == Handshake::InitializeOnly => {
+            initialize(client).await
+        }
         LifecycleMode::Auto => {
             if remembered(&url) == Some(Era::Stateful) {
                 return initialize(client).await;

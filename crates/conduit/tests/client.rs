@@ -262,6 +262,35 @@ async fn an_expired_session_is_renewed_once_and_the_call_replayed() {
 }
 
 #[tokio::test]
+async fn a_dead_session_answered_with_400_or_410_is_renewed_too() {
+    for status in [400u16, 410] {
+        let gw = gateway(GatewayConfig::default()).await;
+        let client = Client::builder(gw.url())
+            .lifecycle(LifecycleMode::Stateful)
+            .connect()
+            .await
+            .unwrap();
+        gw.set_faults(Faults {
+            unknown_session_status: Some(status),
+            ..Faults::default()
+        });
+        gw.expire_sessions();
+        let result = client
+            .call_tool("echo", json!({"message": "again"}))
+            .await
+            .unwrap();
+        assert_eq!(structured(&result)["message"], "again", "{status}");
+        let log = gw.requests();
+        assert_eq!(posts(&log, "initialize").count(), 2, "{status}");
+        assert_eq!(
+            posts(&log, "tools/call").count(),
+            2,
+            "{status}: one refused, one replay"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_broken_sse_stream_is_resumed_with_last_event_id() {
     let gw = gateway(GatewayConfig::default().response_mode(ResponseMode::Sse)).await;
     let client = Client::builder(gw.url())

@@ -41,8 +41,14 @@ pub(super) fn check_session(
         }
     };
     let Some(session) = state.session(session_id) else {
+        // The spec's 404, or the status some servers use instead (a fault).
+        let status = state
+            .faults()
+            .unknown_session_status
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or(StatusCode::NOT_FOUND);
         return Err(Box::new(rpc_error(
-            StatusCode::NOT_FOUND,
+            status,
             id,
             RpcError::new(code::SESSION_NOT_FOUND, "Session not found"),
         )));
