@@ -105,6 +105,13 @@ impl Body {
         self.idle_timeout
     }
 
+    /// Replaces the read-idle timeout, from the next read on: long-lived streams (a server's
+    /// notification stream may stay quiet for minutes) use a longer one than responses.
+    pub fn set_idle_timeout(&mut self, idle_timeout: Duration) {
+        self.idle_timeout = idle_timeout;
+        self.armed = false;
+    }
+
     /// The next chunk of data, `None` at the end. Empty data frames and trailers are skipped.
     pub async fn chunk(&mut self) -> Option<Result<Bytes, HttpError>> {
         poll_fn(|cx| self.poll_chunk(cx)).await

@@ -99,6 +99,10 @@ pub struct StreamableHttpConfig {
     pub listen_stream: bool,
     /// How long `close` waits for the `DELETE` (default 5 s).
     pub close_timeout: Duration,
+    /// The read-idle timeout of long-lived streams — the server-to-client `GET` stream and
+    /// `subscriptions/listen` — instead of the HTTP client's (default 5 min). When it fires the
+    /// stream is opened again; a quiet server never makes the client give the stream up.
+    pub stream_idle_timeout: Duration,
 }
 
 impl Default for StreamableHttpConfig {
@@ -110,6 +114,7 @@ impl Default for StreamableHttpConfig {
             max_retry: Duration::from_secs(60),
             listen_stream: true,
             close_timeout: Duration::from_secs(5),
+            stream_idle_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -528,7 +533,11 @@ impl Inner {
                     Registration::Arrived(response) => return Ok(response),
                     Registration::Waiting(rx) => rx,
                 };
-                let mut stream = EventStream::new(self, response.into_body());
+                let mut body = response.into_body();
+                if method == "subscriptions/listen" {
+                    body.set_idle_timeout(self.config.stream_idle_timeout);
+                }
+                let mut stream = EventStream::new(self, body);
                 stream
                     .until_response(&id, ctx.era, session.as_deref(), elsewhere)
                     .await
@@ -628,6 +637,14 @@ impl Inner {
             .map(Duration::from_millis)
             .unwrap_or(self.config.default_retry)
             .min(self.config.max_retry)
+    }
+
+    /// The pause before reopening the server-to-client stream after `failures` failures in a
+    /// row: the `retry:` delay, doubled per failure, at most `max_retry`.
+    fn backoff(&self, parser_retry: Option<u64>, failures: u32) -> Duration {
+        let base = self.retry_delay(parser_retry);
+        base.saturating_mul(1u32 << failures.saturating_sub(1).min(10))
+            .min(self.config.max_retry.max(base))
     }
 }
 
@@ -782,11 +799,10 @@ async fn listen(inner: std::sync::Weak<Inner>, generation: u64) {
             Err(e) => {
                 tracing::debug!(error = %e, "could not open the server-to-client stream");
                 settled.now();
-                failures += 1;
-                if failures >= 3 {
-                    return;
-                }
-                let delay = this.retry_delay(retry) * failures;
+                // The server may be restarting or the network down for a while: keep trying
+                // (backing off) for as long as the transport lives.
+                failures = failures.saturating_add(1);
+                let delay = this.backoff(retry, failures);
                 drop(this);
                 tokio::time::sleep(delay).await;
                 continue;
@@ -804,6 +820,7 @@ async fn listen(inner: std::sync::Weak<Inner>, generation: u64) {
             return;
         }
         let mut body = response.into_body();
+        body.set_idle_timeout(this.config.stream_idle_timeout);
         let mut parser = SseParser::new(this.config.max_message_bytes);
         parser.seed(last_id.clone(), retry);
         // Do not keep the transport alive while idling on the stream.
@@ -814,7 +831,17 @@ async fn listen(inner: std::sync::Weak<Inner>, generation: u64) {
         settled.now();
         drop(this);
         let mut delivered = false;
-        while let Some(Ok(bytes)) = body.chunk().await {
+        // A stream that stayed open until the idle timeout was healthy, only quiet.
+        let mut went_quiet = false;
+        loop {
+            let bytes = match body.chunk().await {
+                Some(Ok(bytes)) => bytes,
+                Some(Err(e)) => {
+                    went_quiet = matches!(e, conduit_http::HttpError::Timeout { .. });
+                    break;
+                }
+                None => break,
+            };
             let Some(this) = weak.upgrade() else { return };
             parser.push(&bytes);
             while let Ok(Some(event)) = parser.next_event() {
@@ -827,16 +854,14 @@ async fn listen(inner: std::sync::Weak<Inner>, generation: u64) {
         drop(reading);
         last_id = parser.last_event_id().map(str::to_owned);
         retry = parser.retry_ms();
-        if delivered {
+        if delivered || went_quiet {
             failures = 0;
         } else {
-            failures += 1;
-            if failures >= 3 {
-                return;
-            }
+            // Opened and ended at once: back off so such a server is not hammered.
+            failures = failures.saturating_add(1);
         }
         let Some(this) = weak.upgrade() else { return };
-        let delay = this.retry_delay(retry);
+        let delay = this.backoff(retry, failures);
         drop(this);
         tokio::time::sleep(delay).await;
     }
