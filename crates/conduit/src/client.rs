@@ -202,6 +202,8 @@ pub(crate) struct ClientInner {
     health: crate::keepalive::HealthSender,
     /// Tools listed as requiring a task (see [`crate::tasks`]).
     pub(crate) task_tools: crate::tasks::TaskTools,
+    /// The `outputSchema`s of listed tools (see [`crate::output_schema`]).
+    pub(crate) output_schemas: crate::output_schema::OutputSchemas,
     /// URL elicitations the server reported complete (see [`crate::url_elicitation`]).
     pub(crate) url_elicitations: crate::url_elicitation::Completions,
 }
@@ -372,6 +374,7 @@ impl Client {
             next_flush: std::sync::atomic::AtomicU64::new(0),
             health: crate::keepalive::HealthSender::new(Default::default()),
             task_tools: Default::default(),
+            output_schemas: Default::default(),
             url_elicitations: Default::default(),
         });
         let task = tokio::spawn(dispatch(Arc::downgrade(&inner), inbound));
@@ -879,6 +882,7 @@ impl Client {
     pub async fn list_tools(&self) -> Result<Vec<Tool>, Error> {
         let tools: Vec<Tool> = self.cached_list("tools/list", "tools").await?;
         self.inner.task_tools.learn(&tools, true);
+        self.inner.output_schemas.learn(&tools, true);
         let tools = self
             .inner
             .tool_headers
@@ -897,6 +901,7 @@ impl Client {
     pub async fn list_tools_page(&self, cursor: Option<&str>) -> Result<Page<Tool>, Error> {
         let page: Page<Tool> = self.list_page("tools/list", "tools", cursor).await?;
         self.inner.task_tools.learn(&page.items, false);
+        self.inner.output_schemas.learn(&page.items, false);
         Ok(Page {
             items: self.inner.tool_headers.learn(
                 page.items,
@@ -908,7 +913,9 @@ impl Client {
     }
 
     /// Calls a tool. A result with `isError: true` is returned as [`Error::Tool`], carrying the
-    /// whole result, so that a failed tool can never pass for a success.
+    /// whole result, so that a failed tool can never pass for a success; a result that breaks
+    /// the `outputSchema` the tool was listed with is [`Error::OutputSchema`] (see
+    /// [`crate::output_schema`]).
     pub async fn call_tool(&self, name: &str, arguments: Value) -> Result<CallToolResult, Error> {
         let result = self
             .call_tool_raw(name, arguments, CallOptions::default())
@@ -918,6 +925,17 @@ impl Client {
                 name: name.to_owned(),
                 result: Box::new(result),
             });
+        }
+        if let Some(schema) = self.inner.output_schemas.get(name) {
+            if let Err(problem) =
+                crate::output_schema::check_result(result.structured_content.as_ref(), &schema)
+            {
+                return Err(Error::OutputSchema {
+                    name: name.to_owned(),
+                    problem,
+                    result: Box::new(result),
+                });
+            }
         }
         Ok(result)
     }

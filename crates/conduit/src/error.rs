@@ -39,6 +39,18 @@ pub enum Error {
         /// The result the server returned.
         result: Box<CallToolResult>,
     },
+    /// The tool's successful result does not match the `outputSchema` it was listed with (its
+    /// `structuredContent` is missing or breaks the schema); see [`crate::output_schema`].
+    /// [`Client::call_tool_raw`](crate::Client::call_tool_raw) does not check.
+    #[error("tool `{name}` returned a result that breaks its outputSchema: {problem}")]
+    OutputSchema {
+        /// The tool's name.
+        name: String,
+        /// The first mismatch, with its JSON pointer.
+        problem: String,
+        /// The result the server returned.
+        result: Box<CallToolResult>,
+    },
     /// The tool's `x-mcp-header` declarations break the rules of the 2026-07-28 transport, so
     /// the client refuses to call it (it is also left out of `list_tools`).
     #[error("tool `{tool}` has invalid x-mcp-header declarations: {reason}")]

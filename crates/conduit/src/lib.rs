@@ -51,6 +51,7 @@ pub mod keepalive;
 pub mod lifecycle;
 pub mod mrtr;
 pub mod notifications;
+pub mod output_schema;
 pub mod param_headers;
 mod progress;
 pub mod skills;

@@ -763,6 +763,7 @@ impl Client {
         check_server_support(self, name, era)?;
         let tools: Vec<Tool> = self.list_all("tools/list", "tools").await?;
         self.inner().task_tools.learn(&tools, true);
+        self.inner().output_schemas.learn(&tools, true);
         let tool = tools
             .iter()
             .find(|t| t.name == name)

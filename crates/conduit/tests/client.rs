@@ -262,6 +262,50 @@ async fn an_expired_session_is_renewed_once_and_the_call_replayed() {
 }
 
 #[tokio::test]
+async fn a_result_that_breaks_the_listed_output_schema_is_refused() {
+    for mode in [LifecycleMode::Stateful, LifecycleMode::Stateless] {
+        let gw = gateway(GatewayConfig::default()).await;
+        let client = Client::builder(gw.url())
+            .lifecycle(mode)
+            .connect()
+            .await
+            .unwrap();
+        let lying = json!({"message": "hi", "break_schema": "type"});
+        // Before the tool is listed its schema is unknown: nothing to check against.
+        client.call_tool("echo", lying.clone()).await.unwrap();
+        client.list_tools().await.unwrap();
+        match client.call_tool("echo", lying.clone()).await.unwrap_err() {
+            Error::OutputSchema {
+                name,
+                problem,
+                result,
+            } => {
+                assert_eq!(name, "echo");
+                assert!(
+                    problem.contains("/message") && problem.contains("expected string"),
+                    "{problem}"
+                );
+                assert_eq!(result.structured_content, Some(json!({"message": 42})));
+            }
+            other => panic!("{mode:?}: expected OutputSchema, got {other:?}"),
+        }
+        let missing = json!({"message": "hi", "break_schema": "missing"});
+        let err = client.call_tool("echo", missing).await.unwrap_err();
+        assert!(err.to_string().contains("no structuredContent"), "{err}");
+        // A conforming result passes; the raw call never checks.
+        client
+            .call_tool("echo", json!({"message": "ok"}))
+            .await
+            .unwrap();
+        let raw = client
+            .call_tool_raw("echo", lying, CallOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(raw.structured_content, Some(json!({"message": 42})));
+    }
+}
+
+#[tokio::test]
 async fn a_dead_session_answered_with_400_or_410_is_renewed_too() {
     for status in [400u16, 410] {
         let gw = gateway(GatewayConfig::default()).await;

@@ -85,6 +85,18 @@ async fn tools_resources_and_prompts_of_server_everything() {
         .unwrap();
     let text = serde_json::to_string(&result.content).unwrap();
     assert!(text.contains("interop"), "{text}");
+    // A tool with an outputSchema (zod-generated): its result is checked against it and passes.
+    let weather = tools
+        .iter()
+        .find(|t| t.name == "get-structured-content")
+        .expect("server-everything lists get-structured-content");
+    assert!(weather.output_schema.is_some());
+    let result = client
+        .call_tool("get-structured-content", json!({"location": "Chicago"}))
+        .await
+        .unwrap();
+    let structured = result.structured_content.expect("structured content");
+    assert!(structured["temperature"].is_number(), "{structured}");
 
     let resources = client.list_resources().await.unwrap();
     assert!(!resources.is_empty());

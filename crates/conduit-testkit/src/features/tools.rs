@@ -165,6 +165,14 @@ pub(crate) async fn call(ctx: &CallCtx, params: &Value) -> Result<Value, RpcErro
     }
     match name {
         "echo" => Ok(match args.get("message").and_then(Value::as_str) {
+            // A lying server, for tests: `break_schema` makes the structured result break the
+            // tool's outputSchema ("type": a number; "missing": no structuredContent).
+            Some(m) if args.get("break_schema") == Some(&json!("type")) => {
+                text_result(m, Some(json!({ "message": 42 })), false)
+            }
+            Some(m) if args.get("break_schema") == Some(&json!("missing")) => {
+                text_result(m, None, false)
+            }
             Some(m) => text_result(m, Some(json!({ "message": m })), false),
             None => tool_error("echo: argument \"message\" (string) is required"),
         }),
