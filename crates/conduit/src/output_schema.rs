@@ -2,9 +2,9 @@
 //! spec's "clients SHOULD validate structured results against this schema").
 //!
 //! The client remembers each listed tool's `outputSchema` (from every complete `tools/list`
-//! it reads). [`Client::call_tool`] then refuses a successful result that breaks it — its
-//! `structuredContent` missing, or not matching — with [`Error::OutputSchema`], naming the JSON
-//! pointer of the first mismatch. [`Client::call_tool_raw`] returns results as they are.
+//! it reads). [`Client::call_tool`](crate::Client::call_tool) then refuses a successful result that breaks it — its
+//! `structuredContent` missing, or not matching — with [`Error::OutputSchema`](crate::Error::OutputSchema), naming the JSON
+//! pointer of the first mismatch. [`Client::call_tool_raw`](crate::Client::call_tool_raw) returns results as they are.
 //!
 //! The checker ([`check`]) implements the JSON Schema keywords tool schemas use: boolean
 //! schemas, `type` (one or several), `enum`, `const`, `properties`, `required`,
