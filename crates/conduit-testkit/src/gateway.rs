@@ -262,6 +262,15 @@ impl TestGateway {
         format!("ws://{}/ws", self.local_addr)
     }
 
+    /// The WebSocket endpoint on the mTLS listener, `wss://127.0.0.1:PORT/ws` (only with
+    /// [`GatewayConfig::mtls`]): the same `/ws` as [`ws_url`](Self::ws_url), over TLS that
+    /// requires a client certificate issued by the gateway's CA.
+    pub fn wss_url(&self) -> Option<String> {
+        self.https
+            .as_ref()
+            .map(|(addr, _)| format!("wss://{addr}/ws"))
+    }
+
     /// Publishes an event on `topic` to every WebSocket subscription whose pattern matches it
     /// (`*` matches one segment; a trailing `*` matches the rest); returns how many
     /// subscriptions got it.
