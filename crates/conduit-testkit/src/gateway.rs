@@ -252,6 +252,19 @@ impl TestGateway {
         crate::features::url_elicitation::complete(&self.state, elicitation_id)
     }
 
+    /// How many calls of the unlisted tool `hold` are in flight: such a call stays unanswered
+    /// until [`release_held_calls`](Self::release_held_calls) (or a minute passes, then it
+    /// ends with a tool error), so a test can change something under a call in flight.
+    pub fn held_calls(&self) -> usize {
+        self.state.holds.held()
+    }
+
+    /// Answers every call of the tool `hold` in flight now (`"released: <label>"`); returns
+    /// how many there were.
+    pub fn release_held_calls(&self) -> usize {
+        self.state.holds.release()
+    }
+
     /// The JSON-RPC endpoint, `http://ADDR/rpc`.
     pub fn rpc_url(&self) -> String {
         format!("{}/rpc", self.base_url())
