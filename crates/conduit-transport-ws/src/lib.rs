@@ -192,11 +192,19 @@ impl WebSocket {
     ) -> Result<Self, TransportError> {
         let target = connect::Target::parse(url)?;
         let ws_config = actor::ws_config(&config);
+        let generation = actor::certificate_generation(&http);
         let socket = connect::open(&http, &target, ws_config).await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Stats::default());
         stats.connected.store(true, Ordering::Release);
-        let actor = actor::Actor::new(http, target, config.clone(), inbound, Arc::clone(&stats));
+        let actor = actor::Actor::new(
+            http,
+            target,
+            config.clone(),
+            inbound,
+            Arc::clone(&stats),
+            generation,
+        );
         let task = tokio::spawn(actor.run(socket, rx));
         Ok(WebSocket {
             inner: Arc::new(Inner {

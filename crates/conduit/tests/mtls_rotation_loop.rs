@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use conduit::identity::{ConduitIdentity, MapEnvironment};
-use conduit::{Client, TransportKind};
+use conduit::{Client, TopicEvent, TransportKind};
 use conduit_testkit::{GatewayConfig, TestCa, TestGateway};
 use serde_json::json;
 
@@ -91,7 +91,10 @@ async fn wait_for_rotation(
     // Saved atomically before being swapped in: the directory already holds the new identity.
     let saved = ConduitIdentity::from_dir(dir).unwrap();
     assert_eq!(saved.fingerprint(), renewed);
-    assert!(!saved.needs_rotation(MARGIN), "the renewed certificate is fresh");
+    assert!(
+        !saved.needs_rotation(MARGIN),
+        "the renewed certificate is fresh"
+    );
     #[cfg(unix)]
     assert_eq!(mode(&dir.join("identity_key.pem")), 0o600);
     renewed
@@ -162,6 +165,11 @@ async fn the_background_task_rotates_under_a_websocket_session() {
         original.fingerprint(),
         "not yet due at connect (if this fails, connecting took longer than {LEAD:?})"
     );
+    let mut subscription = bounded(client.subscribe("agents.a.events")).await.unwrap();
+    assert_eq!(
+        gateway.publish("agents.a.events", "before", json!({"n": 1})),
+        1
+    );
     let held = {
         let client = client.clone();
         tokio::spawn(async move { client.call_tool("hold", json!({"label": "ws"})).await })
@@ -174,26 +182,47 @@ async fn the_background_task_rotates_under_a_websocket_session() {
     assert_eq!(gateway.release_held_calls(), 1);
     let result = bounded(held).await.unwrap().unwrap();
     assert!(
-        serde_json::to_string(&result).unwrap().contains("released: ws"),
+        serde_json::to_string(&result)
+            .unwrap()
+            .contains("released: ws"),
         "{result:?}"
     );
-    // Calls after the rotation work; once the connection is re-established (here: dropped by
-    // the server), the new connection presents the renewed certificate.
+    // The next call renews the connection (nothing is in flight any more): it and the calls
+    // after it present the renewed certificate. The subscription survives, told of the gap.
+    assert_eq!(gateway.ws_connections_accepted(), 1);
     bounded(client.call_tool("echo", json!({"message": "after"})))
         .await
         .unwrap();
-    let accepted = gateway.ws_connections_accepted();
-    gateway.drop_ws_connections();
-    wait_until(|| gateway.ws_connections_accepted() > accepted).await;
-    bounded(client.call_tool("echo", json!({"message": "reconnected"})))
-        .await
-        .unwrap();
-    let last = ca
+    assert_eq!(gateway.ws_connections_accepted(), 2);
+    let upgrades: Vec<_> = ca
         .mtls_requests()
         .into_iter()
         .filter(|r| r.path == "/ws")
-        .next_back()
+        .collect();
+    assert_eq!(upgrades.len(), 2, "{upgrades:?}");
+    assert_eq!(upgrades[0].client_fingerprint, original.fingerprint());
+    assert_eq!(upgrades[1].client_fingerprint, renewed);
+    wait_until(|| gateway.ws_subscriptions().len() == 1).await;
+    assert_eq!(
+        gateway.publish("agents.a.events", "after", json!({"n": 2})),
+        1
+    );
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        seen.push(bounded(subscription.recv()).await.expect("an event"));
+    }
+    assert!(
+        matches!(seen[0], TopicEvent::Event { .. }),
+        "the event before the renewal: {seen:?}"
+    );
+    assert!(
+        matches!(seen[1], TopicEvent::Reconnected { .. }),
+        "then the renewal marker: {seen:?}"
+    );
+    assert!(matches!(seen[2], TopicEvent::Event { .. }), "{seen:?}");
+    bounded(client.call_tool("echo", json!({"message": "again"})))
+        .await
         .unwrap();
-    assert_eq!(last.client_fingerprint, renewed);
+    assert_eq!(gateway.ws_connections_accepted(), 2, "renewed once");
     bounded(client.close()).await.unwrap();
 }
