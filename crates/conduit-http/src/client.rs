@@ -1,6 +1,6 @@
 //! [`HttpClient`]: the pooled client with timeouts and the authorization hook.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -29,6 +29,13 @@ const DRAIN_TIME_LIMIT: Duration = Duration::from_millis(500);
 
 type Pool = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
+/// The pool in use and the client-certificate generation it was built for (see
+/// [`ClientCertificate::generation`](crate::ClientCertificate::generation)); shared by clones.
+#[derive(Debug)]
+struct Pools {
+    current: RwLock<(u64, Pool)>,
+}
+
 /// The HTTP(S) client of Conduit: one connection pool (HTTP/1.1 keep-alive, HTTP/2 via ALPN),
 /// rustls with the ring provider, timeouts, and the [`Authorizer`] hook.
 ///
@@ -52,7 +59,7 @@ type Pool = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 /// Requests must be made from within a Tokio runtime.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
-    pool: Pool,
+    pool: Arc<Pools>,
     config: Arc<HttpConfig>,
     authorizer: Option<Arc<dyn Authorizer>>,
     /// The last validated scheme and authority and what was derived from them (see
@@ -92,37 +99,57 @@ impl HttpClient {
                  any server can impersonate any host; never use this in production"
             );
         }
-        // hyper-rustls sets ALPN itself from the enabled HTTP versions.
-        let tls_config = tls::build_rustls_config(&config.tls_settings(), &Alpn::None)?;
-
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(config.connect_timeout));
-        http.set_nodelay(true);
-
-        let builder = HttpsConnectorBuilder::new()
-            .with_tls_config(tls_config)
-            .https_or_http();
-        let connector = if config.http2 {
-            builder.enable_all_versions().wrap_connector(http)
-        } else {
-            builder.enable_http1().wrap_connector(http)
-        };
-
-        let mut pool = Client::builder(TokioExecutor::new());
-        pool.pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .pool_idle_timeout(config.pool_idle_timeout)
-            .pool_max_idle_per_host(config.pool_max_idle_per_host);
-        let pool = pool.build(connector);
-
+        let generation = certificate_generation(&config);
+        let pool = build_pool(&config)?;
         let authorizer = config.authorizer.clone();
         Ok(HttpClient {
-            pool,
+            pool: Arc::new(Pools {
+                current: RwLock::new((generation, pool)),
+            }),
             config: Arc::new(config),
             authorizer,
             last_host: Arc::default(),
         })
+    }
+
+    /// The pool for a request made now: a new one (new connections, new TLS session cache)
+    /// when the client certificate changed since the current one was built, so that the
+    /// request presents the certificate current now. Requests in flight keep the pool they
+    /// started on (and its connections) until they finish.
+    fn current_pool(&self) -> Pool {
+        let generation = certificate_generation(&self.config);
+        {
+            let current = self
+                .pool
+                .current
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if current.0 == generation {
+                return current.1.clone();
+            }
+        }
+        let mut current = self
+            .pool
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if current.0 != generation {
+            match build_pool(&self.config) {
+                Ok(pool) => {
+                    tracing::debug!(
+                        generation,
+                        "the client certificate changed: new requests use new connections"
+                    );
+                    *current = (generation, pool);
+                }
+                Err(err) => {
+                    // Cannot happen with a configuration that built once; keep serving.
+                    tracing::warn!(error = %err, "could not renew the connection pool after a client certificate change");
+                    current.0 = generation;
+                }
+            }
+        }
+        current.1.clone()
     }
 
     /// A client with the default configuration.
@@ -360,7 +387,9 @@ impl HttpClient {
             .unwrap_or_default();
         let request = Request::from_parts(parts, Full::new(body));
         let timeout = self.config.response_header_timeout;
-        let response = match tokio::time::timeout(timeout, self.pool.request(request)).await {
+        let response = match tokio::time::timeout(timeout, self.current_pool().request(request))
+            .await
+        {
             Ok(Ok(response)) => response,
             Ok(Err(err)) => {
                 let err = from_client(host, self.config.connect_timeout, err);
@@ -392,6 +421,41 @@ impl HttpClient {
             )
         }))
     }
+}
+
+/// The generation of the configured client certificate (0 without one).
+fn certificate_generation(config: &HttpConfig) -> u64 {
+    config
+        .client_certificate
+        .as_ref()
+        .map_or(0, |certificate| certificate.generation())
+}
+
+/// A pool (connector, rustls configuration and its TLS session cache) for `config`.
+fn build_pool(config: &HttpConfig) -> Result<Pool, HttpError> {
+    // hyper-rustls sets ALPN itself from the enabled HTTP versions.
+    let tls_config = tls::build_rustls_config(&config.tls_settings(), &Alpn::None)?;
+
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(config.connect_timeout));
+    http.set_nodelay(true);
+
+    let builder = HttpsConnectorBuilder::new()
+        .with_tls_config(tls_config)
+        .https_or_http();
+    let connector = if config.http2 {
+        builder.enable_all_versions().wrap_connector(http)
+    } else {
+        builder.enable_http1().wrap_connector(http)
+    };
+
+    let mut pool = Client::builder(TokioExecutor::new());
+    pool.pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .pool_idle_timeout(config.pool_idle_timeout)
+        .pool_max_idle_per_host(config.pool_max_idle_per_host);
+    Ok(pool.build(connector))
 }
 
 /// 401, or 403 with an `insufficient_scope` challenge.

@@ -4,6 +4,7 @@
 //! here depends on (or installs) a process-wide default provider.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -24,9 +25,19 @@ use crate::HttpError;
 /// The implementor hands out a rustls [`ResolvesClientCert`], not a fixed chain and key.
 /// rustls asks the resolver during *every* handshake, so an implementation that keeps its
 /// current [`CertifiedKey`] behind a lock can rotate the certificate (renewal before expiry)
-/// without rebuilding the [`HttpClient`](crate::HttpClient) or dropping its pool: new
-/// connections present the new certificate, while pooled connections keep the one they were
-/// established with until they close (bounded by the pool idle timeout).
+/// without rebuilding the [`HttpClient`](crate::HttpClient): new connections present the new
+/// certificate.
+///
+/// # Rotation and open connections
+///
+/// A connection keeps the certificate it was established with, and so would a TLS session
+/// resumed from it (the server restores the client's identity from the ticket). So an
+/// implementation that can change its certificate also bumps its
+/// [`generation`](ClientCertificate::generation); the [`HttpClient`](crate::HttpClient)
+/// notices the change at the next request and opens fresh connections from then on (a new
+/// pool and TLS session cache), so every request made after the change presents the new
+/// certificate. Requests in flight keep their connections and finish undisturbed; the old
+/// pool's idle connections are closed once nothing uses them.
 ///
 /// [`resolver`](ClientCertificate::resolver) is called once, when a rustls configuration is
 /// built ([`HttpClient::new`](crate::HttpClient::new), [`HttpConfig::rustls_config`](crate::HttpConfig::rustls_config)).
@@ -34,6 +45,12 @@ use crate::HttpError;
 pub trait ClientCertificate: Send + Sync + fmt::Debug {
     /// The resolver rustls consults in each handshake that asks for a client certificate.
     fn resolver(&self) -> Arc<dyn ResolvesClientCert>;
+
+    /// A number that changes whenever the certificate presented changes (see "Rotation and
+    /// open connections" above). The default, for a fixed certificate, never changes.
+    fn generation(&self) -> u64 {
+        0
+    }
 }
 
 /// A fixed client certificate chain and private key, the simplest [`ClientCertificate`].
@@ -124,6 +141,8 @@ impl ResolvesClientCert for FixedResolver {
 #[derive(Clone, Default)]
 pub struct ReloadableClientCertificate {
     slot: Arc<RwLock<Option<Arc<CertifiedKey>>>>,
+    /// Bumped by every `set` and `clear`.
+    generation: Arc<AtomicU64>,
 }
 
 impl ReloadableClientCertificate {
@@ -140,13 +159,17 @@ impl ReloadableClientCertificate {
     }
 
     /// Replaces the certificate presented by future handshakes.
+    /// An [`HttpClient`](crate::HttpClient) using this slot opens fresh connections for the
+    /// requests made afterwards (see [`ClientCertificate::generation`]).
     pub fn set(&self, certificate: &StaticClientCertificate) {
         *self.slot.write().unwrap_or_else(PoisonError::into_inner) = Some(certificate.key.clone());
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Empties the slot: future handshakes present no certificate.
     pub fn clear(&self) {
         *self.slot.write().unwrap_or_else(PoisonError::into_inner) = None;
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The certificate currently presented, if any.
@@ -169,6 +192,10 @@ impl fmt::Debug for ReloadableClientCertificate {
 impl ClientCertificate for ReloadableClientCertificate {
     fn resolver(&self) -> Arc<dyn ResolvesClientCert> {
         Arc::new(self.clone())
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 }
 

@@ -262,3 +262,22 @@ fn base64_lines(der: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+#[test]
+fn a_reloadable_certificate_bumps_its_generation_on_every_change() {
+    use conduit_http::ClientCertificate;
+    let pki = TestPki::new();
+    let cert =
+        StaticClientCertificate::new(pki.client_chain.clone(), pki.client_key.clone_key()).unwrap();
+    assert_eq!(cert.generation(), 0, "a fixed certificate never changes");
+    let slot = ReloadableClientCertificate::new();
+    let start = slot.generation();
+    slot.set(&cert);
+    let after_set = slot.generation();
+    assert_ne!(after_set, start);
+    // Clones share the slot, and so the generation.
+    let clone = slot.clone();
+    clone.clear();
+    assert_ne!(slot.generation(), after_set);
+    assert_eq!(slot.generation(), clone.generation());
+}

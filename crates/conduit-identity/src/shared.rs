@@ -12,8 +12,10 @@ use crate::ConduitIdentity;
 ///
 /// It implements [`ClientCertificate`] through `conduit-http`'s
 /// [`ReloadableClientCertificate`]: every *new* TLS connection presents the identity current at
-/// its handshake, while connections already open (and the calls in flight on them) keep the
-/// certificate they were established with. Replacing it never interrupts a call.
+/// its handshake, and a replacement bumps the [generation](ClientCertificate::generation), so an
+/// [`HttpClient`](conduit_http::HttpClient) sends the requests made afterwards on new
+/// connections. Connections already open (and the calls in flight on them) keep the certificate
+/// they were established with: replacing it never interrupts a call.
 #[derive(Clone)]
 pub struct SharedIdentity {
     slot: ReloadableClientCertificate,
@@ -56,5 +58,9 @@ impl fmt::Debug for SharedIdentity {
 impl ClientCertificate for SharedIdentity {
     fn resolver(&self) -> Arc<dyn ResolvesClientCert> {
         self.slot.resolver()
+    }
+
+    fn generation(&self) -> u64 {
+        self.slot.generation()
     }
 }

@@ -252,6 +252,19 @@ impl TestGateway {
         crate::features::url_elicitation::complete(&self.state, elicitation_id)
     }
 
+    /// How many calls of the unlisted tool `hold` are in flight: such a call stays unanswered
+    /// until [`release_held_calls`](Self::release_held_calls) (or a minute passes, then it
+    /// ends with a tool error), so a test can change something under a call in flight.
+    pub fn held_calls(&self) -> usize {
+        self.state.holds.held()
+    }
+
+    /// Answers every call of the tool `hold` in flight now (`"released: <label>"`); returns
+    /// how many there were.
+    pub fn release_held_calls(&self) -> usize {
+        self.state.holds.release()
+    }
+
     /// The JSON-RPC endpoint, `http://ADDR/rpc`.
     pub fn rpc_url(&self) -> String {
         format!("{}/rpc", self.base_url())
@@ -260,6 +273,15 @@ impl TestGateway {
     /// The WebSocket endpoint, `ws://ADDR/ws`.
     pub fn ws_url(&self) -> String {
         format!("ws://{}/ws", self.local_addr)
+    }
+
+    /// The WebSocket endpoint on the mTLS listener, `wss://127.0.0.1:PORT/ws` (only with
+    /// [`GatewayConfig::mtls`]): the same `/ws` as [`ws_url`](Self::ws_url), over TLS that
+    /// requires a client certificate issued by the gateway's CA.
+    pub fn wss_url(&self) -> Option<String> {
+        self.https
+            .as_ref()
+            .map(|(addr, _)| format!("wss://{addr}/ws"))
     }
 
     /// Publishes an event on `topic` to every WebSocket subscription whose pattern matches it

@@ -28,7 +28,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Served features: tools `echo`, `add`, `slow`, `fail`, `schema_tool`; resources
+//! Served features: tools `echo`, `add`, `slow`, `fail`, `schema_tool` (and the unlisted `hold`,
+//! answered on [`TestGateway::release_held_calls`]); resources
 //! `test://text/1`…`test://text/5`, `test://blob/1` and the template `test://items/{id}`;
 //! prompts `greeting` and `plain`; the tool `route`, whose `x-mcp-header` declarations a test can
 //! change ([`TestGateway::declare_param_header`]) and which the stateless era enforces on

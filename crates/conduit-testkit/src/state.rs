@@ -55,6 +55,8 @@ pub(crate) struct State {
     pub(crate) param_headers: crate::features::param_headers::Declarations,
     /// URL elicitations issued by `-32042` (see `features::url_elicitation`).
     pub(crate) url_elicitations: crate::features::url_elicitation::Store,
+    /// Calls of the unlisted `hold` tool waiting to be released.
+    pub(crate) holds: crate::features::hold::Holds,
 }
 
 impl State {
@@ -79,6 +81,7 @@ impl State {
             listens: Mutex::default(),
             param_headers: Default::default(),
             url_elicitations: Default::default(),
+            holds: Default::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The HTTPS listener of a gateway with mTLS: tokio-rustls (ring) that *requires* a client
 //! certificate issued by the gateway's [`TestCa`], serving the same routes as the plain
-//! listener. The verified client certificate travels to the routes as a request extension.
+//! listener (the WebSocket endpoint included, as `wss://`). The verified client certificate
+//! travels to the routes as a request extension.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -113,7 +114,8 @@ async fn serve(
         async move { Ok::<_, Infallible>(router::route(state, req).await) }
     });
     let builder = auto::Builder::new(TokioExecutor::new());
-    let conn = builder.serve_connection(TokioIo::new(tls), service);
+    // With upgrades, so that `/ws` works over TLS (`wss://`) as it does on the plain listener.
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
     tokio::pin!(conn);
     let result = tokio::select! {
         result = conn.as_mut() => result,

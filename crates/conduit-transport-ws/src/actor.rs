@@ -84,6 +84,16 @@ enum End {
     Lost(String),
     Close(oneshot::Sender<()>),
     Dropped,
+    /// The client certificate changed and nothing was in flight: reconnect now, so that the
+    /// next calls present the new certificate.
+    Renew,
+}
+
+/// The generation of `http`'s client certificate (see `ClientCertificate::generation`).
+pub(crate) fn certificate_generation(http: &HttpClient) -> u64 {
+    http.config()
+        .client_certificate()
+        .map_or(0, |certificate| certificate.generation())
 }
 
 pub(crate) fn ws_config(config: &WsConfig) -> WebSocketConfig {
@@ -106,6 +116,8 @@ pub(crate) struct Actor {
     waiting: VecDeque<Command>,
     /// Retry-safe calls to send again on the next connection.
     resend: Vec<(Request, Reply<Response>)>,
+    /// The client-certificate generation the current connection was opened with.
+    generation: u64,
 }
 
 impl Actor {
@@ -115,6 +127,7 @@ impl Actor {
         config: WsConfig,
         inbound: Option<InboundSender>,
         stats: Arc<Stats>,
+        generation: u64,
     ) -> Self {
         Actor {
             http,
@@ -128,6 +141,7 @@ impl Actor {
             by_server: HashMap::new(),
             waiting: VecDeque::new(),
             resend: Vec::new(),
+            generation,
         }
     }
 
@@ -140,7 +154,12 @@ impl Actor {
         loop {
             let end = self.session(socket, &mut commands).await;
             self.stats.connected.store(false, Ordering::Release);
+            let mut immediate = false;
             let reason = match end {
+                End::Renew => {
+                    immediate = true;
+                    "renewing the connection with the new client certificate".to_owned()
+                }
                 End::Close(reply) => {
                     self.shutdown(|| TransportError::Closed);
                     let _ = reply.send(());
@@ -152,15 +171,19 @@ impl Actor {
                 }
                 End::Lost(reason) => reason,
             };
-            tracing::warn!(url = %self.target.uri, %reason, "WebSocket connection lost");
+            if immediate {
+                tracing::info!(url = %self.target.uri, "the client certificate changed: reconnecting to present it");
+            } else {
+                tracing::warn!(url = %self.target.uri, %reason, "WebSocket connection lost");
+            }
             self.connection_lost(&reason);
-            if !self.config.reconnect {
+            if !self.config.reconnect && !immediate {
                 self.shutdown(|| TransportError::ConnectionLost {
                     reason: reason.clone(),
                 });
                 return;
             }
-            match self.reconnect(&mut commands).await {
+            match self.reconnect(&mut commands, immediate).await {
                 Ok(s) => socket = s,
                 Err(end) => {
                     if let End::Close(reply) = end {
@@ -185,10 +208,15 @@ impl Actor {
     async fn reconnect(
         &mut self,
         commands: &mut mpsc::UnboundedReceiver<Command>,
+        immediate: bool,
     ) -> Result<Socket, End> {
         let mut attempt: u32 = 0;
         loop {
-            let delay = self.config.backoff.delay(attempt);
+            let delay = if immediate && attempt == 0 {
+                std::time::Duration::ZERO
+            } else {
+                self.config.backoff.delay(attempt)
+            };
             let wake = Instant::now() + delay;
             loop {
                 tokio::select! {
@@ -209,6 +237,7 @@ impl Actor {
             let ws_config = ws_config(&self.config);
             let http = self.http.clone();
             let target = Arc::clone(&self.target);
+            let generation = certificate_generation(&self.http);
             let open = async move { connect::open(&http, &target, ws_config).await };
             tokio::pin!(open);
             let result = loop {
@@ -228,7 +257,10 @@ impl Actor {
                 }
             };
             match result {
-                Ok(socket) => return Ok(socket),
+                Ok(socket) => {
+                    self.generation = generation;
+                    return Ok(socket);
+                }
                 Err(e) => {
                     attempt = attempt.saturating_add(1);
                     tracing::debug!(error = %e, attempt, "WebSocket reconnection failed");
@@ -470,8 +502,25 @@ impl Actor {
         end
     }
 
+    /// Whether the connection should be renewed before sending a call: the client certificate
+    /// changed since it was opened (rotation), it is a TLS connection, and no call is in flight
+    /// on it (those keep their connection and finish undisturbed).
+    fn renewal_due(&self) -> bool {
+        self.target.tls
+            && certificate_generation(&self.http) != self.generation
+            && !self
+                .pending
+                .values()
+                .any(|p| matches!(p, Pending::Call { .. }) && !p.abandoned())
+    }
+
     /// Handles a command on a live connection; `Some` ends the session.
     fn handle(&mut self, cmd: Command, out: &mpsc::UnboundedSender<WsMessage>) -> Option<End> {
+        if matches!(cmd, Command::Request { .. }) && self.renewal_due() {
+            // Sent first thing on the renewed connection.
+            self.waiting.push_front(cmd);
+            return Some(End::Renew);
+        }
         match cmd {
             Command::Request {
                 request,

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use conduit_http::reexports::rustls;
 use conduit_http::{Alpn, Challenge, HttpClient, Retry};
 use conduit_transport::TransportError;
 use http::header::{HeaderValue, SEC_WEBSOCKET_PROTOCOL, USER_AGENT, WWW_AUTHENTICATE};
@@ -65,27 +66,45 @@ impl Target {
     }
 }
 
-/// Opens a connection and performs the upgrade; a 401 on the upgrade gives the authorizer its
-/// one retry.
+/// Opens a connection and performs the upgrade. A 401 (or a 403 `insufficient_scope`) on the
+/// upgrade is handled as the HTTP transports handle it: the authorizer's
+/// [`on_unauthorized`](conduit_http::Authorizer::on_unauthorized) may refresh its credentials
+/// ([`Retry::Resend`]: one more upgrade, on a new connection) or learn a DPoP nonce
+/// ([`Retry::ResendWithNonce`]: at most one more, counted apart); a rejection that remains is
+/// [`TransportError::Unauthorized`].
 pub(crate) async fn open(
     http: &HttpClient,
     target: &Target,
     ws_config: WebSocketConfig,
 ) -> Result<Socket, TransportError> {
     let mut retried = false;
+    let mut nonce_retried = false;
     loop {
         match attempt(http, target, ws_config).await {
             Err(Attempt::Unauthorized(challenge, body)) => {
+                let may_nonce = !nonce_retried && challenge.headers().contains_key("dpop-nonce");
                 let retry = match http.authorizer() {
-                    Some(auth) if !retried => auth
-                        .on_unauthorized(&challenge)
-                        .await
-                        .map_err(|e| TransportError::other(format!("authorization hook: {e}")))?,
+                    Some(auth) if !retried || may_nonce => {
+                        auth.on_unauthorized(&challenge).await.map_err(|e| {
+                            TransportError::other(format!("authorization hook: {e}"))
+                        })?
+                    }
                     _ => Retry::GiveUp,
                 };
-                if retry == Retry::Resend {
-                    retried = true;
-                    continue;
+                match retry {
+                    Retry::Resend if !retried => {
+                        retried = true;
+                        tracing::debug!(
+                            target = %target.authority(),
+                            "WebSocket upgrade refused (401); retrying once with refreshed credentials"
+                        );
+                        continue;
+                    }
+                    Retry::ResendWithNonce if may_nonce => {
+                        nonce_retried = true;
+                        continue;
+                    }
+                    _ => {}
                 }
                 return Err(TransportError::Unauthorized {
                     status: challenge.status().as_u16(),
@@ -155,12 +174,7 @@ async fn attempt(
                     "in the TLS handshake with {authority} (after {connect_timeout:?})"
                 )))
             }
-            Ok(Err(e)) => {
-                return Err(Attempt::Failed(TransportError::Connect {
-                    target: authority,
-                    source: Box::new(e),
-                }))
-            }
+            Ok(Err(e)) => return Err(Attempt::Failed(io_failure(authority, e))),
             Ok(Ok(stream)) => Box::new(stream),
         }
     } else {
@@ -227,7 +241,8 @@ async fn attempt(
                         .iter()
                         .cloned()
                         .collect(),
-                );
+                )
+                .with_headers(response.headers().clone());
                 if status == StatusCode::UNAUTHORIZED || challenge.is_insufficient_scope() {
                     return Err(Attempt::Unauthorized(challenge, body));
                 }
@@ -243,10 +258,65 @@ async fn attempt(
                     .map(Duration::from_secs),
             }))
         }
+        // TLS 1.3 servers check the client certificate after the client's handshake is done,
+        // so an mTLS refusal surfaces here, on the first read.
+        Ok(Err(WsError::Io(e))) => Err(Attempt::Failed(io_failure(authority, e))),
         Ok(Err(e)) => Err(Attempt::Failed(TransportError::Connect {
             target: authority,
             source: Box::new(e),
         })),
+    }
+}
+
+/// A connection failure; a TLS alert about our client certificate becomes
+/// [`ClientCertificateRefused`], so the message says what went wrong.
+fn io_failure(target: String, e: std::io::Error) -> TransportError {
+    let alert = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .filter(|tls| is_client_certificate_alert(tls))
+        .cloned();
+    let source: conduit_transport::BoxError = match alert {
+        Some(tls) => Box::new(ClientCertificateRefused(tls)),
+        None => Box::new(e),
+    };
+    TransportError::Connect { target, source }
+}
+
+fn is_client_certificate_alert(e: &rustls::Error) -> bool {
+    use rustls::AlertDescription as A;
+    matches!(
+        e,
+        rustls::Error::AlertReceived(
+            A::BadCertificate
+                | A::UnsupportedCertificate
+                | A::CertificateRevoked
+                | A::CertificateExpired
+                | A::CertificateUnknown
+                | A::UnknownCA
+                | A::CertificateRequired
+        )
+    )
+}
+
+/// The server refused the TLS session because of the client certificate (mTLS): none was
+/// presented, or not one it trusts. The rustls alert is the source.
+#[derive(Debug)]
+struct ClientCertificateRefused(rustls::Error);
+
+impl std::fmt::Display for ClientCertificateRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the server refused the client certificate (mTLS: none presented, or not issued by a CA it trusts): {}",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for ClientCertificateRefused {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
     }
 }
 

@@ -4,7 +4,10 @@
 //! by id, plus topic subscriptions pushed by the server.
 //!
 //! * **Wire** (as the reference SDK): the upgrade offers the subprotocol
-//!   [`SUBPROTOCOL`] and carries the [`Authorizer`](conduit_http::Authorizer)'s headers; request
+//!   [`SUBPROTOCOL`] and carries the [`Authorizer`](conduit_http::Authorizer)'s headers (a 401
+//!   on the upgrade is answered as over HTTP: [`Authorizer::on_unauthorized`](conduit_http::Authorizer::on_unauthorized)
+//!   may refresh the credentials for one more upgrade, then it is
+//!   [`TransportError::Unauthorized`]); request
 //!   ids on the wire are `"ws-1"`, `"ws-2"`, … from one counter shared with subscribe and
 //!   unsubscribe (the caller's ids are restored on the responses); `subscribe` sends
 //!   `{"topic": T}` and takes `result.subscription` (or the request id) as the subscription
@@ -13,7 +16,12 @@
 //!   handshake ([`Handshake::None`]).
 //! * **TLS** comes from [`HttpConfig::rustls_config`](conduit_http::HttpConfig::rustls_config)
 //!   with [`Alpn::Http1`](conduit_http::Alpn::Http1): the same roots, client certificate (mTLS)
-//!   and ring provider as the HTTP transports.
+//!   and ring provider as the HTTP transports. A server refusing the client certificate is a
+//!   [`TransportError::Connect`] whose message says so. When the client certificate changes
+//!   (its [`generation`](conduit_http::ClientCertificate::generation) moves: identity rotation),
+//!   the next call made while no call is in flight closes the connection and reconnects at
+//!   once, so that it and later calls present the new certificate; calls in flight keep their
+//!   connection and finish undisturbed.
 //! * **Concurrency**: one actor task owns the connection state and a writer task owns the
 //!   socket's sending half; responses are matched by id in any order (no head-of-line
 //!   blocking). A response with an unknown id is logged and dropped.
@@ -192,11 +200,19 @@ impl WebSocket {
     ) -> Result<Self, TransportError> {
         let target = connect::Target::parse(url)?;
         let ws_config = actor::ws_config(&config);
+        let generation = actor::certificate_generation(&http);
         let socket = connect::open(&http, &target, ws_config).await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Stats::default());
         stats.connected.store(true, Ordering::Release);
-        let actor = actor::Actor::new(http, target, config.clone(), inbound, Arc::clone(&stats));
+        let actor = actor::Actor::new(
+            http,
+            target,
+            config.clone(),
+            inbound,
+            Arc::clone(&stats),
+            generation,
+        );
         let task = tokio::spawn(actor.run(socket, rx));
         Ok(WebSocket {
             inner: Arc::new(Inner {

@@ -25,8 +25,10 @@
 //!
 //! Renewal calls `{endpoint}/rotate` with a new keypair over mTLS, saves the result atomically
 //! into the identity's directory (when it has one), and swaps it into a
-//! [`SharedIdentity`]: connections opened afterwards present the new certificate; calls in
-//! flight keep their connection and finish undisturbed. The task ends with the client.
+//! [`SharedIdentity`]: calls made afterwards present the new certificate (the HTTP client opens
+//! new connections; the WebSocket renews its connection at the first call made while none is in
+//! flight); calls in flight keep their connection and finish undisturbed. The task ends with the
+//! client.
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 
 pub(crate) mod client_asks;
 pub(crate) mod completion;
+pub(crate) mod hold;
 pub(crate) mod pagination;
 pub(crate) mod param_headers;
 pub(crate) mod prompts;

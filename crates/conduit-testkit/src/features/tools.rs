@@ -211,6 +211,7 @@ pub(crate) async fn call(ctx: &CallCtx, params: &Value) -> Result<Value, RpcErro
             false,
         )),
         super::param_headers::TOOL => Ok(super::param_headers::call(&args)),
+        super::hold::TOOL => super::hold::call(ctx, &args).await,
         other if super::tasks::handles(other) => super::tasks::call(ctx, other, params, &args),
         other if super::url_elicitation::handles(other) => super::url_elicitation::call(ctx),
         other if super::client_asks::handles(other) => {

@@ -16,6 +16,7 @@ use crate::state::{lock, State};
 #[derive(Debug, Clone)]
 pub struct OAuthConfig {
     pub(crate) protect_mcp: bool,
+    pub(crate) protect_ws: bool,
     pub(crate) token_lifetime: Duration,
     pub(crate) advertised_expires_in: Option<u64>,
     pub(crate) rotate_refresh_tokens: bool,
@@ -27,6 +28,7 @@ impl Default for OAuthConfig {
     fn default() -> Self {
         OAuthConfig {
             protect_mcp: true,
+            protect_ws: false,
             token_lifetime: Duration::from_secs(3600),
             advertised_expires_in: None,
             rotate_refresh_tokens: true,
@@ -41,6 +43,14 @@ impl OAuthConfig {
     #[must_use]
     pub fn protect_mcp(mut self, on: bool) -> Self {
         self.protect_mcp = on;
+        self
+    }
+
+    /// Whether the WebSocket upgrade at `/ws` requires a token too (default `false`): without
+    /// a live one the upgrade is answered 401 with the same challenge as `/mcp`.
+    #[must_use]
+    pub fn protect_ws(mut self, on: bool) -> Self {
+        self.protect_ws = on;
         self
     }
 
@@ -214,10 +224,15 @@ pub(crate) fn route(state: &State, req: &HttpRequest) -> Option<Response<Body>> 
     })
 }
 
-/// When `/mcp` is protected and the request has no live token: the 401 to answer.
+/// When `/mcp` (or `/ws`) is protected and the request has no live token: the 401 to answer.
 pub(crate) fn guard(state: &State, req: &HttpRequest) -> Option<Response<Body>> {
     let config = state.oauth.config.as_ref()?;
-    if !config.protect_mcp || req.parts.uri.path() != "/mcp" {
+    let protected = match req.parts.uri.path() {
+        "/mcp" => config.protect_mcp,
+        "/ws" => config.protect_ws,
+        _ => false,
+    };
+    if !protected {
         return None;
     }
     let presented = req
