@@ -418,15 +418,15 @@ impl Inner {
 
     async fn send_request(
         &self,
-        request: Request,
-        ctx: RequestContext,
+        request: &Request,
+        ctx: &RequestContext,
     ) -> Result<Response, TransportError> {
         self.check_open()?;
         if !*self.listen_settled.borrow() {
             self.wait_for_listen_stream().await;
         }
         // Serialising these types cannot fail: every map key is a string.
-        let body = serde_json::to_vec(&request).unwrap_or_default();
+        let body = serde_json::to_vec(request).unwrap_or_default();
         let Request { id, method, .. } = request;
         let (session, session_header) = self.session_entry().unzip();
         // While another SSE stream is being read, the response may come on it at any moment:
@@ -812,6 +812,15 @@ impl Transport for StreamableHttp {
         request: Request,
         ctx: RequestContext,
     ) -> BoxFuture<'_, Result<Response, TransportError>> {
+        Box::pin(async move { self.inner.send_request(&request, &ctx).await })
+    }
+
+    /// Only serialises the request: nothing is copied.
+    fn request_ref<'a>(
+        &'a self,
+        request: &'a Request,
+        ctx: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<Response, TransportError>> {
         Box::pin(self.inner.send_request(request, ctx))
     }
 

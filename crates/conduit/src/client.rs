@@ -525,7 +525,7 @@ impl Client {
     pub async fn request_with(
         &self,
         method: &str,
-        params: Option<Value>,
+        mut params: Option<Value>,
         options: CallOptions,
     ) -> Result<Value, Error> {
         if self.inner.closed.load(Ordering::Acquire) {
@@ -558,8 +558,17 @@ impl Client {
             }
             let generation = self.inner.generation.load(Ordering::Acquire);
             let negotiated = self.inner.negotiated_shared().ok_or(Error::Closed)?;
+            // When the attempt sends the caller's params as they are (no input-required answers
+            // to apply, no stateless `_meta`, no progress token), they are lent to the request
+            // and taken back after it, instead of being copied for every attempt.
+            let lent = retry.is_none()
+                && negotiated.era != Era::Stateless
+                && options.progress.is_none()
+                && options.on_progress.is_none()
+                && !options.reset_timeout_on_progress;
             let attempt = match &retry {
                 Some(r) => r.apply(params.clone()),
+                None if lent => params.take(),
                 None => params.clone(),
             };
             let mut attempt = lifecycle::decorate_params(self, &negotiated, attempt);
@@ -615,13 +624,16 @@ impl Client {
                 deadline.saturating_duration_since(tokio::time::Instant::now())
             };
             let outcome = with_deadline(
-                self.inner.transport.request(request, ctx),
+                self.inner.transport.request_ref(&request, &ctx),
                 attempt_timeout,
                 activity_rx,
                 max_total,
                 options.cancel.as_ref(),
             )
             .await;
+            if lent {
+                params = request.params;
+            }
             match outcome {
                 Err(Stop::Timeout(after)) => {
                     cancel.reason = "timeout";
