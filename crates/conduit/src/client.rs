@@ -984,7 +984,7 @@ impl Client {
         } else {
             value
         };
-        let result: CallToolResult = serde_json::from_value(value)
+        let result = crate::decode::call_tool_result(value)
             .map_err(|e| Error::protocol("tools/call", e.to_string()))?;
         crate::datagrout::ledger::after_call(self, ledger_key, &result);
         Ok(result)
