@@ -404,13 +404,13 @@ impl Client {
     /// The protocol version in use.
     pub fn protocol_version(&self) -> Option<String> {
         self.inner
-            .negotiated()
+            .negotiated_shared()
             .map(|n| n.protocol_version.to_string())
     }
 
     /// The era in use: stateful (`initialize`) or stateless (`server/discover`).
     pub fn era(&self) -> Option<Era> {
-        self.inner.negotiated().map(|n| n.era)
+        self.inner.negotiated_shared().map(|n| n.era)
     }
 
     /// The endpoint URL.
