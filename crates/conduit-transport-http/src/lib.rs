@@ -434,18 +434,18 @@ impl Inner {
         let early = self
             .pending
             .streams_open()
-            .then(|| self.pending.register(&id));
+            .then(|| self.pending.register(id));
         let _waiter = early.is_some().then(|| Waiter {
             pending: &self.pending,
             id: id.clone(),
         });
         let response = self
-            .post(body, &ctx, &method, session_header.as_ref())
+            .post(body, ctx, method, session_header.as_ref())
             .await?;
         let status = response.status();
         if !status.is_success() {
             return self
-                .status_outcome(response, session.as_deref(), Some(&id))
+                .status_outcome(response, session.as_deref(), Some(id))
                 .await;
         }
         if status == StatusCode::ACCEPTED || status == StatusCode::NO_CONTENT {
@@ -461,7 +461,7 @@ impl Inner {
                     .await
                     .map_err(map_http_error)?;
                 match Message::parse(&bytes) {
-                    Ok(Message::Response(r)) if r.id.as_ref() == Some(&id) => Ok(r),
+                    Ok(Message::Response(r)) if r.id.as_ref() == Some(id) => Ok(r),
                     Ok(Message::Response(r)) if r.id.is_none() => Err(error_without_id(r)),
                     Ok(Message::Response(r)) => Err(TransportError::Malformed(format!(
                         "the response to request {id} carries id {}",
@@ -485,7 +485,7 @@ impl Inner {
                             pending: &self.pending,
                             id: id.clone(),
                         }),
-                        self.pending.register(&id),
+                        self.pending.register(id),
                     ),
                 };
                 let elsewhere = match registration {
@@ -494,7 +494,7 @@ impl Inner {
                 };
                 let mut stream = EventStream::new(self, response.into_body());
                 stream
-                    .until_response(&id, ctx.era, session.as_deref(), elsewhere)
+                    .until_response(id, ctx.era, session.as_deref(), elsewhere)
                     .await
             }
             ContentKind::Other(ct) => Err(TransportError::Malformed(format!(
