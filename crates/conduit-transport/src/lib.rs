@@ -148,7 +148,7 @@ pub trait Transport: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Response, TransportError>>;
 
     /// [`Transport::request`] for a request the caller keeps, e.g. to send it again after a
-    /// failure ([`retry::Retrying`](crate::retry::Retrying)) or to reuse its parameters. The
+    /// failure ([`retry::Retrying`]) or to reuse its parameters. The
     /// default clones the request and the context and calls [`Transport::request`]; a transport
     /// that only reads the request (serialises it) overrides it to save that deep copy per call.
     fn request_ref<'a>(
