@@ -713,6 +713,17 @@ impl Transport for WithLegacyFallback {
         }
     }
 
+    fn request_ref<'a>(
+        &'a self,
+        request: &'a Request,
+        ctx: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<Response, TransportError>> {
+        match self.current_legacy() {
+            Some(legacy) => Box::pin(async move { legacy.request_ref(request, ctx).await }),
+            None => self.modern.request_ref(request, ctx),
+        }
+    }
+
     fn notify(
         &self,
         notification: Notification,

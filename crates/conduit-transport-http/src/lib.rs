@@ -459,15 +459,15 @@ impl Inner {
 
     async fn send_request(
         &self,
-        request: Request,
-        ctx: RequestContext,
+        request: &Request,
+        ctx: &RequestContext,
     ) -> Result<Response, TransportError> {
         self.check_open()?;
         if !*self.listen_settled.borrow() {
             self.wait_for_listen_stream().await;
         }
         // Serialising these types cannot fail: every map key is a string.
-        let body = serde_json::to_vec(&request).unwrap_or_default();
+        let body = serde_json::to_vec(request).unwrap_or_default();
         let Request { id, method, .. } = request;
         let (session, session_header) = self.session_entry().unzip();
         // While another SSE stream is being read, the response may come on it at any moment:
@@ -475,18 +475,18 @@ impl Inner {
         let early = self
             .pending
             .streams_open()
-            .then(|| self.pending.register(&id));
+            .then(|| self.pending.register(id));
         let _waiter = early.is_some().then(|| Waiter {
             pending: &self.pending,
             id: id.clone(),
         });
         let response = self
-            .post(body, &ctx, &method, session_header.as_ref())
+            .post(body, ctx, method, session_header.as_ref())
             .await?;
         let status = response.status();
         if !status.is_success() {
             return self
-                .status_outcome(response, session.as_deref(), Some(&id))
+                .status_outcome(response, session.as_deref(), Some(id))
                 .await;
         }
         if status == StatusCode::ACCEPTED || status == StatusCode::NO_CONTENT {
@@ -502,7 +502,7 @@ impl Inner {
                     .await
                     .map_err(map_http_error)?;
                 match Message::parse(&bytes) {
-                    Ok(Message::Response(r)) if r.id.as_ref() == Some(&id) => Ok(r),
+                    Ok(Message::Response(r)) if r.id.as_ref() == Some(id) => Ok(r),
                     Ok(Message::Response(r)) if r.id.is_none() => Err(error_without_id(r)),
                     Ok(Message::Response(r)) => Err(TransportError::Malformed(format!(
                         "the response to request {id} carries id {}",
@@ -526,7 +526,7 @@ impl Inner {
                             pending: &self.pending,
                             id: id.clone(),
                         }),
-                        self.pending.register(&id),
+                        self.pending.register(id),
                     ),
                 };
                 let elsewhere = match registration {
@@ -539,7 +539,7 @@ impl Inner {
                 }
                 let mut stream = EventStream::new(self, body);
                 stream
-                    .until_response(&id, ctx.era, session.as_deref(), elsewhere)
+                    .until_response(id, ctx.era, session.as_deref(), elsewhere)
                     .await
             }
             ContentKind::Other(ct) => Err(TransportError::Malformed(format!(
@@ -873,6 +873,15 @@ impl Transport for StreamableHttp {
         request: Request,
         ctx: RequestContext,
     ) -> BoxFuture<'_, Result<Response, TransportError>> {
+        Box::pin(async move { self.inner.send_request(&request, &ctx).await })
+    }
+
+    /// Only serialises the request: nothing is copied.
+    fn request_ref<'a>(
+        &'a self,
+        request: &'a Request,
+        ctx: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<Response, TransportError>> {
         Box::pin(self.inner.send_request(request, ctx))
     }
 

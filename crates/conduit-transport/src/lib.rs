@@ -147,6 +147,18 @@ pub trait Transport: Send + Sync + 'static {
         ctx: RequestContext,
     ) -> BoxFuture<'_, Result<Response, TransportError>>;
 
+    /// [`Transport::request`] for a request the caller keeps, e.g. to send it again after a
+    /// failure ([`retry::Retrying`]) or to reuse its parameters. The
+    /// default clones the request and the context and calls [`Transport::request`]; a transport
+    /// that only reads the request (serialises it) overrides it to save that deep copy per call.
+    fn request_ref<'a>(
+        &'a self,
+        request: &'a Request,
+        ctx: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<Response, TransportError>> {
+        self.request(request.clone(), ctx.clone())
+    }
+
     /// Sends a notification.
     fn notify(
         &self,

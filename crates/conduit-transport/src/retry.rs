@@ -124,10 +124,20 @@ impl Transport for Retrying {
         request: Request,
         ctx: RequestContext,
     ) -> BoxFuture<'_, Result<Response, TransportError>> {
+        Box::pin(async move { self.request_ref(&request, &ctx).await })
+    }
+
+    /// Every attempt lends the same request to the wrapped transport: nothing is copied, however
+    /// many attempts there are (a transport without its own `request_ref` copies it per attempt).
+    fn request_ref<'a>(
+        &'a self,
+        request: &'a Request,
+        ctx: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<Response, TransportError>> {
         Box::pin(async move {
             let mut retry = 0;
             loop {
-                match self.inner.request(request.clone(), ctx.clone()).await {
+                match self.inner.request_ref(request, ctx).await {
                     Ok(response) => return Ok(response),
                     Err(e) => match self.policy.delay(retry, &e, ctx.idempotent) {
                         Some(delay) => {

@@ -407,13 +407,13 @@ impl Client {
     /// The protocol version in use.
     pub fn protocol_version(&self) -> Option<String> {
         self.inner
-            .negotiated()
+            .negotiated_shared()
             .map(|n| n.protocol_version.to_string())
     }
 
     /// The era in use: stateful (`initialize`) or stateless (`server/discover`).
     pub fn era(&self) -> Option<Era> {
-        self.inner.negotiated().map(|n| n.era)
+        self.inner.negotiated_shared().map(|n| n.era)
     }
 
     /// The endpoint URL.
@@ -528,7 +528,7 @@ impl Client {
     pub async fn request_with(
         &self,
         method: &str,
-        params: Option<Value>,
+        mut params: Option<Value>,
         options: CallOptions,
     ) -> Result<Value, Error> {
         if self.inner.closed.load(Ordering::Acquire) {
@@ -561,8 +561,17 @@ impl Client {
             }
             let generation = self.inner.generation.load(Ordering::Acquire);
             let negotiated = self.inner.negotiated_shared().ok_or(Error::Closed)?;
+            // When the attempt sends the caller's params as they are (no input-required answers
+            // to apply, no stateless `_meta`, no progress token), they are lent to the request
+            // and taken back after it, instead of being copied for every attempt.
+            let lent = retry.is_none()
+                && negotiated.era != Era::Stateless
+                && options.progress.is_none()
+                && options.on_progress.is_none()
+                && !options.reset_timeout_on_progress;
             let attempt = match &retry {
                 Some(r) => r.apply(params.clone()),
+                None if lent => params.take(),
                 None => params.clone(),
             };
             let mut attempt = lifecycle::decorate_params(self, &negotiated, attempt);
@@ -618,13 +627,16 @@ impl Client {
                 deadline.saturating_duration_since(tokio::time::Instant::now())
             };
             let outcome = with_deadline(
-                self.inner.transport.request(request, ctx),
+                self.inner.transport.request_ref(&request, &ctx),
                 attempt_timeout,
                 activity_rx,
                 max_total,
                 options.cancel.as_ref(),
             )
             .await;
+            if lent {
+                params = request.params;
+            }
             match outcome {
                 Err(Stop::Timeout(after)) => {
                     cancel.reason = "timeout";
@@ -990,7 +1002,7 @@ impl Client {
         } else {
             value
         };
-        let result: CallToolResult = serde_json::from_value(value)
+        let result = crate::decode::call_tool_result(value)
             .map_err(|e| Error::protocol("tools/call", e.to_string()))?;
         crate::datagrout::ledger::after_call(self, ledger_key, &result);
         Ok(result)

@@ -45,6 +45,7 @@ mod builder;
 pub mod call_stream;
 mod client;
 pub mod datagrout;
+mod decode;
 mod error;
 pub mod handler;
 pub mod keepalive;

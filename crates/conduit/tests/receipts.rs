@@ -177,3 +177,158 @@ proptest! {
         }
     }
 }
+
+/// The typed search (which looks only where a block can be) finds exactly what searching the
+/// serialised result finds.
+fn assert_typed_agrees(result: &Value) {
+    let Ok(typed) = serde_json::from_value::<CallToolResult>(result.clone()) else {
+        return;
+    };
+    let serialised = serde_json::to_value(&typed).unwrap();
+    assert_eq!(
+        extract_meta(&typed),
+        extract_meta_value(&serialised),
+        "{result}"
+    );
+}
+
+#[test]
+fn typed_results_are_searched_where_blocks_can_be() {
+    let receipt = json!({"receipt": {"net_credits": 2}});
+    let compact = json!({"credits": {"charged": 1, "estimated": 2}});
+    let cases = [
+        // The compact block, on the result and inside `_meta`.
+        (
+            json!({"content": [], "_dg": compact}),
+            Some(MetaSource::ResultCompact),
+        ),
+        (
+            json!({"content": [], "_meta": {"_dg": compact}}),
+            Some(MetaSource::ResultCompact),
+        ),
+        // `_meta.datagrout` comes before `_datagrout`, which comes before a bare `_meta`.
+        (
+            json!({"content": [], "_datagrout": {"credit_estimate": {"estimated_total": 1}},
+                   "_meta": {"datagrout": receipt, "receipt": {"net_credits": 9}}}),
+            Some(MetaSource::ResultMetaDatagrout),
+        ),
+        (
+            json!({"content": [], "_datagrout": receipt, "_meta": {"receipt": {"net_credits": 9}}}),
+            Some(MetaSource::ResultDatagrout),
+        ),
+        // A `_meta` that is not an object holds nothing.
+        (json!({"content": [], "_meta": null}), None),
+        // Text content: leading whitespace, an escaped key, a key not starting with `_`, a
+        // non-object and text that is not JSON.
+        (
+            json!({"content": [{"type": "text", "text": format!(" \n{}", json!({"_datagrout": receipt}))}]}),
+            Some(MetaSource::TextContent),
+        ),
+        (
+            json!({"content": [{"type": "text", "text": r#"{"\u005fdatagrout": {"receipt": {"net_credits": 2}}}"#}]}),
+            Some(MetaSource::TextContent),
+        ),
+        (
+            json!({"content": [{"type": "text", "text": json!({"datagrout": receipt}).to_string()}]}),
+            None,
+        ),
+        (
+            json!({"content": [{"type": "text", "text": json!([{"_datagrout": receipt}]).to_string()}]}),
+            None,
+        ),
+        (
+            json!({"content": [{"type": "text", "text": "{\"_datagrout\": oops"}]}),
+            None,
+        ),
+        // Only the first block is looked at.
+        (
+            json!({"content": [{"type": "text", "text": "plain"},
+                               {"type": "text", "text": json!({"_datagrout": receipt}).to_string()}]}),
+            None,
+        ),
+        // A block of another kind (known or not) with a `text` member.
+        (
+            json!({"content": [{"type": "image", "data": "", "mimeType": "image/png",
+                                "text": json!({"_datagrout": receipt}).to_string()}]}),
+            Some(MetaSource::TextContent),
+        ),
+        (
+            json!({"content": [{"type": "hologram", "text": json!({"_dg": compact}).to_string()}]}),
+            Some(MetaSource::TextContent),
+        ),
+        // `structuredContent` that is not an object holds nothing; one that is, is searched.
+        (json!({"content": [], "structuredContent": [receipt]}), None),
+        (
+            json!({"content": [], "structuredContent": {"_meta": receipt}}),
+            Some(MetaSource::StructuredContent),
+        ),
+    ];
+    for (result, source) in cases {
+        let typed: CallToolResult = serde_json::from_value(result.clone()).unwrap();
+        assert_eq!(extract_meta(&typed).map(|m| m.source), source, "{result}");
+        assert_typed_agrees(&result);
+    }
+
+    // Members given as unknown ones replace the typed ones when serialised: the search sees
+    // what would be sent.
+    let typed = CallToolResult::new(Vec::<conduit::types::ContentBlock>::new())
+        .meta(serde_json::Map::new())
+        .with_extra("_meta", json!({"datagrout": receipt}));
+    assert_eq!(
+        extract_meta(&typed).map(|m| m.source),
+        Some(MetaSource::ResultMetaDatagrout)
+    );
+    let typed = CallToolResult::new(vec![conduit::types::ContentBlock::text("plain")]).with_extra(
+        "content",
+        json!([{"type": "text", "text": json!({"_datagrout": receipt}).to_string()}]),
+    );
+    assert_eq!(
+        extract_meta(&typed).map(|m| m.source),
+        Some(MetaSource::TextContent)
+    );
+}
+
+fn arb_result() -> impl Strategy<Value = Value> {
+    let block = prop_oneof![
+        arb_json().prop_map(|v| json!({"type": "text", "text": v.to_string()})),
+        arb_json().prop_map(
+            |v| json!({"type": "image", "data": "", "mimeType": "x", "text": v.to_string()})
+        ),
+        arb_json().prop_map(|v| json!({"type": "other", "text": v.to_string()})),
+        arb_json(),
+    ];
+    (
+        prop::collection::vec(block, 0..3),
+        prop::option::of(arb_json()),
+        prop::option::of(arb_json()),
+        prop::option::of(arb_json()),
+        prop::option::of(arb_json()),
+    )
+        .prop_map(|(content, meta, dg, datagrout, structured)| {
+            let mut m = serde_json::Map::new();
+            m.insert("content".into(), Value::Array(content));
+            for (k, v) in [
+                ("_meta", meta),
+                ("_dg", dg),
+                ("_datagrout", datagrout),
+                ("structuredContent", structured),
+            ] {
+                if let Some(v) = v {
+                    m.insert(k.into(), v);
+                }
+            }
+            Value::Object(m)
+        })
+}
+
+proptest! {
+    #[test]
+    fn typed_search_agrees_with_the_serialised_one(v in arb_result()) {
+        assert_typed_agrees(&v);
+    }
+
+    #[test]
+    fn typed_search_agrees_on_any_json(v in arb_json()) {
+        assert_typed_agrees(&v);
+    }
+}

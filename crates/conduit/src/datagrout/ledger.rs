@@ -5,6 +5,7 @@
 //! budget set, every tool call is first estimated (`estimate_only: true`) and refused with
 //! [`Error::BudgetExceeded`] when the estimate exceeds what remains — before the call is sent.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
@@ -101,13 +102,14 @@ impl CostState {
 }
 
 /// The tool a call is accounted to: the performed tool for `perform`, else the called tool.
-pub(crate) fn ledger_key(name: &str, arguments: &Value) -> String {
+/// Borrowed when it is the called tool: it is copied only when a receipt is recorded.
+pub(crate) fn ledger_key<'a>(name: &'a str, arguments: &Value) -> Cow<'a, str> {
     if name == tools::PERFORM {
         if let Some(inner) = arguments.get("tool").and_then(Value::as_str) {
-            return inner.to_owned();
+            return Cow::Owned(inner.to_owned());
         }
     }
-    name.to_owned()
+    Cow::Borrowed(name)
 }
 
 /// A budget reservation; released (and replaced by the actual charge) when settled or dropped.
@@ -165,7 +167,7 @@ pub(crate) async fn before_call<'a>(
 }
 
 /// After a tool call: records its receipt, if any.
-pub(crate) fn after_call(client: &Client, key: String, result: &CallToolResult) {
+pub(crate) fn after_call(client: &Client, key: Cow<'_, str>, result: &CallToolResult) {
     let Some(meta) = extract_meta(result) else {
         return;
     };
@@ -175,7 +177,11 @@ pub(crate) fn after_call(client: &Client, key: String, result: &CallToolResult) 
     let charged = receipt.net_credits;
     client.costs().with(|s| {
         s.ledger.total.add(&meta);
-        s.ledger.per_tool.entry(key).or_default().add(&meta);
+        s.ledger
+            .per_tool
+            .entry(key.into_owned())
+            .or_default()
+            .add(&meta);
         if let Some((_, spent, _)) = &mut s.budget {
             *spent += charged;
         }

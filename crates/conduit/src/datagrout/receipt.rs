@@ -7,7 +7,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use crate::types::CallToolResult;
+use crate::types::{CallToolResult, ContentBlock};
 
 /// Deserialises a number leniently: a JSON number, or a string holding one; anything else
 /// (including `null`) is `None`.
@@ -204,7 +204,18 @@ fn parse<T: serde::de::DeserializeOwned + Default>(v: &Value) -> T {
 
 /// A full block (`{receipt?, credit_estimate?}`) counts only when it holds one of the two.
 fn full_block(block: &Value, require_receipt: bool, source: MetaSource) -> Option<ToolMeta> {
-    let obj = block.as_object()?;
+    full_block_map(block.as_object()?, require_receipt, source, || {
+        block.clone()
+    })
+}
+
+/// [`full_block`] over an object; `raw` builds the block as a [`Value`] when it counts.
+fn full_block_map(
+    obj: &Map<String, Value>,
+    require_receipt: bool,
+    source: MetaSource,
+    raw: impl FnOnce() -> Value,
+) -> Option<ToolMeta> {
     let receipt = obj.get("receipt").filter(|r| r.is_object());
     let estimate = obj.get("credit_estimate").filter(|e| e.is_object());
     if receipt.is_none() && (require_receipt || estimate.is_none()) {
@@ -214,7 +225,7 @@ fn full_block(block: &Value, require_receipt: bool, source: MetaSource) -> Optio
         receipt: receipt.map(parse::<Receipt>),
         credit_estimate: estimate.map(parse::<CreditEstimate>),
         source,
-        raw: block.clone(),
+        raw: raw(),
     })
 }
 
@@ -248,22 +259,52 @@ fn compact_block(block: &Value, source: MetaSource) -> Option<ToolMeta> {
 /// Looks for a metadata block in one JSON object (a result or a payload), in the reference's
 /// order: `_meta.datagrout`, `_datagrout`, `_meta` holding a `receipt`; then the compact `_dg`.
 fn find_in(obj: &Value, nested: Option<MetaSource>) -> Option<ToolMeta> {
+    // A `_meta` that is not an object holds nothing.
+    let meta = obj.get("_meta").and_then(Value::as_object);
+    find_in_parts(meta, |key| obj.get(key), nested)
+}
+
+/// [`find_in`] over an object's parts: its `_meta` object (if any) and a lookup of its other
+/// members (`_datagrout`, `_dg`), so that a typed result is searched without serialising it.
+fn find_in_parts<'a>(
+    meta: Option<&'a Map<String, Value>>,
+    get: impl Fn(&str) -> Option<&'a Value>,
+    nested: Option<MetaSource>,
+) -> Option<ToolMeta> {
     let src = |s: MetaSource| nested.unwrap_or(s);
-    let meta = obj.get("_meta");
     meta.and_then(|m| m.get("datagrout"))
         .and_then(|b| full_block(b, false, src(MetaSource::ResultMetaDatagrout)))
         .or_else(|| {
-            obj.get("_datagrout")
-                .and_then(|b| full_block(b, false, src(MetaSource::ResultDatagrout)))
+            get("_datagrout").and_then(|b| full_block(b, false, src(MetaSource::ResultDatagrout)))
         })
         // A bare `_meta` counts only with a receipt: MCP's own `_meta` (progress tokens,
         // server info, …) is not a receipt.
-        .or_else(|| meta.and_then(|m| full_block(m, true, src(MetaSource::ResultMeta))))
         .or_else(|| {
-            obj.get("_dg")
+            meta.and_then(|m| {
+                full_block_map(m, true, src(MetaSource::ResultMeta), || {
+                    Value::Object(m.clone())
+                })
+            })
+        })
+        .or_else(|| {
+            get("_dg")
                 .or_else(|| meta.and_then(|m| m.get("_dg")))
                 .and_then(|b| compact_block(b, src(MetaSource::ResultCompact)))
         })
+}
+
+/// The metadata inside the JSON text of the first content block, if the text is a JSON object.
+fn find_in_text(text: &str) -> Option<ToolMeta> {
+    // Every key searched for starts with `_`, written either as is or as a `\u` escape: a text
+    // with neither `"_` nor `\u` cannot hold one, and is not parsed at all.
+    if !text.trim_start().starts_with('{') || !(text.contains("\"_") || text.contains("\\u")) {
+        return None;
+    }
+    let parsed: Value = serde_json::from_str(text).ok()?;
+    parsed
+        .is_object()
+        .then(|| find_in(&parsed, Some(MetaSource::TextContent)))
+        .flatten()
 }
 
 /// The DataGrout metadata of a raw `tools/call` result (any JSON).
@@ -285,11 +326,7 @@ pub fn extract_meta_value(result: &Value) -> Option<ToolMeta> {
                 .first()?
                 .get("text")?
                 .as_str()?;
-            let parsed: Value = serde_json::from_str(text).ok()?;
-            parsed
-                .is_object()
-                .then(|| find_in(&parsed, Some(MetaSource::TextContent)))
-                .flatten()
+            find_in_text(text)
         })
 }
 
@@ -311,6 +348,30 @@ pub fn extract_meta_value(result: &Value) -> Option<ToolMeta> {
 /// assert_eq!(meta.savings(), Some(0.5));
 /// ```
 pub fn extract_meta(result: &CallToolResult) -> Option<ToolMeta> {
-    let value = serde_json::to_value(result).ok()?;
-    extract_meta_value(&value)
+    // Unknown members are serialised after the typed ones and replace them: a result built
+    // with such a member in `extra` is searched in its serialised form, exactly as sent.
+    if ["content", "structuredContent", "_meta"]
+        .iter()
+        .any(|k| result.extra.contains_key(*k))
+    {
+        let value = serde_json::to_value(result).ok()?;
+        return extract_meta_value(&value);
+    }
+    // Otherwise only the members a block can be in are looked at, in the same order as
+    // `extract_meta_value`, without serialising the result.
+    find_in_parts(result.meta.as_ref(), |key| result.extra.get(key), None)
+        .or_else(|| {
+            result
+                .structured_content
+                .as_ref()
+                .filter(|s| s.is_object())
+                .and_then(|s| find_in(s, Some(MetaSource::StructuredContent)))
+        })
+        .or_else(|| match result.content.first()? {
+            ContentBlock::Text(t) if !t.extra.contains_key("text") => find_in_text(&t.text),
+            ContentBlock::Unknown(m) => find_in_text(m.get("text")?.as_str()?),
+            // Another kind of block can carry a `text` member among its unknown ones: look at
+            // it as serialised (rare; never on the path of a text result).
+            block => find_in_text(serde_json::to_value(block).ok()?.get("text")?.as_str()?),
+        })
 }
