@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/everything.rs"]
+mod everything;
+
 use std::time::Duration;
 
 use conduit::transport::TransportError;
@@ -371,56 +374,22 @@ async fn a_refused_initialize_without_a_legacy_server_keeps_its_error() {
 /// `cargo xtask test` sets `CONDUIT_NODE` and `CONDUIT_SERVER_EVERYTHING`; without them the
 /// test says so and returns.
 mod interop {
-    use std::process::Stdio;
-    use std::time::Duration;
-
     use conduit::{Client, Era, TransportKind};
     use serde_json::json;
-    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    use super::everything;
 
     struct Server {
-        _child: tokio::process::Child,
+        _server: everything::Server,
         sse_url: String,
     }
 
     async fn server_everything_sse() -> Option<Server> {
-        let (Some(node), Some(entry)) = (
-            std::env::var_os("CONDUIT_NODE"),
-            std::env::var_os("CONDUIT_SERVER_EVERYTHING"),
-        ) else {
-            eprintln!(
-                "skipping: CONDUIT_NODE / CONDUIT_SERVER_EVERYTHING not set (run `cargo xtask test`)"
-            );
-            return None;
-        };
-        let preload = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/loopback.cjs");
-        let mut child = tokio::process::Command::new(node)
-            .arg("--require")
-            .arg(preload)
-            .arg(entry)
-            .arg("sse")
-            .env("PORT", "0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("server-everything starts");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let port = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(port) = line.strip_prefix("CONDUIT_LISTENING ") {
-                    return port.trim().parse::<u16>().unwrap();
-                }
-            }
-            panic!("server-everything exited before listening");
-        })
-        .await
-        .expect("server-everything listens within 30 s");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let server = everything::start("sse").await?;
+        let sse_url = format!("{}/sse", server.base);
         Some(Server {
-            _child: child,
-            sse_url: format!("http://127.0.0.1:{port}/sse"),
+            _server: server,
+            sse_url,
         })
     }
 
