@@ -1048,15 +1048,16 @@ impl Client {
     /// Checks that the server is alive: `ping` in the stateful era; the stateless era dropped
     /// `ping`, so there it asks `server/discover`.
     pub async fn ping(&self) -> Result<(), Error> {
-        match self.era() {
-            Some(Era::Stateless) => {
-                self.request("server/discover", None).await?;
-            }
-            _ => {
-                self.request("ping", None).await?;
-            }
-        }
-        Ok(())
+        self.ping_with(CallOptions::default()).await
+    }
+
+    /// [`Client::ping`] with per-call options (the keep-alive probe's own deadline).
+    pub(crate) async fn ping_with(&self, options: CallOptions) -> Result<(), Error> {
+        let method = match self.era() {
+            Some(Era::Stateless) => "server/discover",
+            _ => "ping",
+        };
+        self.request_with(method, None, options).await.map(|_| ())
     }
 
     /// Ends the session (HTTP: `DELETE`) and stops background work. Later calls fail with

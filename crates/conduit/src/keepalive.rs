@@ -14,7 +14,6 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use conduit_transport::Era;
 use tokio::sync::watch;
 
 use crate::client::{CallOptions, Client, ClientInner};
@@ -71,14 +70,8 @@ async fn run(client: Weak<ClientInner>, interval: Duration, probe_timeout: Durat
         if client.is_closed() {
             return;
         }
-        let method = match client.era() {
-            Some(Era::Stateless) => "server/discover",
-            _ => "ping",
-        };
         let started = tokio::time::Instant::now();
-        let outcome = client
-            .request_with(method, None, CallOptions::timeout(probe_timeout))
-            .await;
+        let outcome = client.ping_with(CallOptions::timeout(probe_timeout)).await;
         if client.is_closed() {
             return;
         }
